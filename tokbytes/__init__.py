@@ -1,0 +1,37 @@
+"""tokbytes: exact text and trustworthy text-level scores from LLM token logprobs.
+
+>>> import tokbytes
+>>> doc = tokbytes.decode([{"token": "\\\\xec\\\\x9a", "bytes": [236, 154], "logprob": -0.25},
+...                        {"token": "\\\\xb8", "bytes": [184], "logprob": -0.5}])
+>>> doc.text, doc.chars[0].logprob
+('울', -0.75)
+"""
+
+from .decoded import Decoded as Decoded
+from .decoded import TokenSequence as TokenSequence
+from .decoded import decode as decode
+from .errors import DecodeError as DecodeError
+from .errors import InputError as InputError
+from .errors import TokbytesError as TokbytesError
+from .records import Alternative as Alternative
+from .records import Problem as Problem
+from .records import Token as Token
+from .records import Unit as Unit
+from .units import UnitSequence as UnitSequence
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Alternative",
+    "DecodeError",
+    "Decoded",
+    "InputError",
+    "Problem",
+    "TokbytesError",
+    "Token",
+    "TokenSequence",
+    "Unit",
+    "UnitSequence",
+    "__version__",
+    "decode",
+]

@@ -1,0 +1,313 @@
+"""``decode()`` and its result, :class:`Decoded`: exact text, tokens and scored units."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
+
+from .alignment import Alignment, Errors, align
+from .errors import InputError
+from .escapes import bytes_to_token_text, token_text_to_bytes
+from .records import Alternative, BytesSource, Problem, Token, Unit
+from .units import Attribution, Level, UnitSequence, span_unit, units
+
+__all__ = ["Decoded", "TokenSequence", "decode", "parse_alternatives"]
+
+
+def decode(
+    tokens: Any,
+    *,
+    errors: Errors = "strict",
+    attribution: Attribution = "cover",
+    choice: int = 0,
+    channel: str = "content",
+    text: str | None = None,
+) -> Decoded:
+    """Rebuild the exact text of a model's output from its token logprobs, and align the two.
+
+    ``tokens`` is a sequence of token records (dicts with ``bytes``, ``logprob``, ``token``,
+    optional ``top_logprobs``, or objects with those attributes such as the OpenAI SDK's
+    ``ChatCompletionTokenLogprob``) or any container the provider or LangChain returned (a whole
+    chat completion, a logprobs object, an ``AIMessage``, …; see ``docs/providers.md``). ``choice``
+    picks a choice when ``n > 1``; ``channel="refusal"`` decodes refusal logprobs.
+
+    ``errors="strict"`` raises :class:`~tokbytes.DecodeError` on invalid or truncated UTF-8;
+    ``"replace"`` puts U+FFFD where ``bytes.decode("utf-8", "replace")`` would and lists each case
+    in ``Decoded.problems``. ``attribution`` chooses the meaning of unit scores (``"cover"`` or
+    ``"split"``; see the README).
+
+    >>> doc = decode([
+    ...     {"token": " 서", "bytes": [32, 236, 132, 156], "logprob": -0.01},
+    ...     {"token": "\\\\xec\\\\x9a", "bytes": [236, 154], "logprob": -0.2},
+    ...     {"token": "\\\\xb8", "bytes": [184], "logprob": -0.3},
+    ... ])
+    >>> doc.text
+    ' 서울'
+    >>> [(w.text, round(w.logprob, 2), w.tokens) for w in doc.words]
+    [('서울', -0.51, (0, 1, 2))]
+    >>> [(t.token, t.text) for t in doc.tokens]
+    [(' 서', ' 서'), ('\\\\xec\\\\x9a', ''), ('\\\\xb8', '울')]
+    """
+    records, reported, shape = _find_records(tokens, choice=choice, channel=channel)
+    if text is None:
+        text = reported
+    alignment = align(records, errors=errors)
+    return Decoded(alignment, records, attribution=attribution, errors=errors,
+                   shape=shape, reported_text=text)
+
+
+def _find_records(obj: Any, *, choice: int, channel: str) -> tuple[Sequence[Any], str | None, str]:
+    if isinstance(obj, list | tuple) and (not obj or _looks_like_record(obj[0])):
+        return obj, None, "records"
+    try:
+        from .sources import extract
+    except ImportError:  # pragma: no cover - sources ships with the package
+        raise InputError(f"expected a list of token records, got {type(obj).__name__}") from None
+    found = extract(obj, choice=choice, channel=channel)
+    return found.records, found.text, found.shape
+
+
+def _looks_like_record(x: Any) -> bool:
+    if isinstance(x, Mapping):
+        return "logprob" in x or "bytes" in x
+    return hasattr(x, "logprob")
+
+
+def parse_alternatives(raw: Any, index: int) -> tuple[Alternative, ...]:
+    """``top_logprobs`` of token ``index`` as :class:`Alternative` records.
+
+    Accepts lists of dicts or objects (``token``, ``logprob``, ``bytes``) and the legacy
+    ``{token: logprob}`` dict. ``bytes: null`` stays None (special tokens such as ``<|end|>``)
+    unless the token string carries escaped bytes.
+
+    >>> parse_alternatives([{"token": "\\\\xeb", "logprob": -1.0, "bytes": [235]}], 0)
+    (Alternative(token='\\\\xeb', bytes=b'\\xeb', logprob=-1.0),)
+    """
+    if not raw:
+        return ()
+    if isinstance(raw, Mapping):
+        items: list[tuple[Any, Any, Any]] = [(t, lp, None) for t, lp in raw.items()]
+    else:
+        items = []
+        for alt in raw:
+            get = alt.get if isinstance(alt, Mapping) else (lambda k, a=alt: getattr(a, k, None))
+            items.append((get("token"), get("logprob"), get("bytes")))
+    out = []
+    for position, (token, logprob, data) in enumerate(items):
+        where = f"token {index}: top_logprobs[{position}]"
+        if isinstance(logprob, bool) or not isinstance(logprob, int | float) or logprob != logprob:
+            raise InputError(f"{where}: 'logprob' must be a number, got {logprob!r:.40}",
+                             token=index, field="top_logprobs")
+        if data is not None:
+            if not isinstance(data, list | tuple | bytes) or not all(
+                type(b) is int and 0 <= b <= 255 for b in data
+            ):
+                raise InputError(f"{where}: 'bytes' must be a list of ints 0-255, got {data!r:.60}",
+                                 token=index, field="top_logprobs")
+            data = bytes(data)
+        elif isinstance(token, str) and ("\\x" in token or token.startswith("bytes:")):
+            data = token_text_to_bytes(token)
+        if not isinstance(token, str):
+            token = bytes_to_token_text(data) if data is not None else ""
+        out.append(Alternative(token, data, float(logprob)))
+    return tuple(out)
+
+
+class TokenSequence(Sequence[Token]):
+    """The tokens of a decoded output as :class:`Token` records, made on demand."""
+
+    __slots__ = ("_al", "_records")
+
+    def __init__(self, al: Alignment, records: Sequence[Any]) -> None:
+        self._al = al
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._al.token_ends)
+
+    @overload
+    def __getitem__(self, index: int) -> Token: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Token]: ...
+    def __getitem__(self, index: int | slice) -> Token | list[Token]:
+        if isinstance(index, slice):
+            return [self._token(j) for j in range(*index.indices(len(self)))]
+        size = len(self)
+        position = index + size if index < 0 else index
+        if not 0 <= position < size:
+            raise IndexError(f"token index {index} out of range (there are {size})")
+        return self._token(position)
+
+    def __iter__(self) -> Iterator[Token]:
+        return map(self._token, range(len(self)))
+
+    def _token(self, j: int) -> Token:
+        al, record = self._al, self._records[j]
+        start, end = al.token_start(j), al.token_ends[j]
+        data = al.buffer[start:end]
+        if isinstance(record, Mapping):
+            token, top = record.get("token"), record.get("top_logprobs")
+        else:
+            token, top = getattr(record, "token", None), getattr(record, "top_logprobs", None)
+        if not isinstance(token, str):
+            token = bytes_to_token_text(data)
+        source: BytesSource = al.bytes_sources[j] if al.bytes_sources is not None else "bytes"
+        text = al.text[al.chars_ended_by(start) : al.chars_ended_by(end)] if end > start else ""
+        return Token(
+            j + al.token_base, token, data, al.logprobs[j], parse_alternatives(top, j + al.token_base),
+            text, start + al.byte_base, end + al.byte_base, source,
+        )
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} tokens>"
+
+
+class Decoded:
+    """The result of :func:`decode`: the exact text, its tokens, and scored units.
+
+    ``chars``, ``graphemes`` and ``words`` are lazy sequences of :class:`~tokbytes.Unit`; the
+    alignment behind them (joined bytes, token byte spans, character byte offsets) is computed
+    once.
+    """
+
+    __slots__ = ("_al", "_graphemes", "_records", "_words", "attribution", "errors",
+                 "reported_text", "shape")
+
+    def __init__(
+        self,
+        alignment: Alignment,
+        records: Sequence[Any],
+        *,
+        attribution: Attribution = "cover",
+        errors: Errors = "strict",
+        shape: str = "records",
+        reported_text: str | None = None,
+    ) -> None:
+        if attribution not in ("cover", "split"):
+            raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r}")
+        self._al = alignment
+        self._records = records
+        #: ``"cover"`` or ``"split"``: the meaning of every unit's ``logprob``.
+        self.attribution: Attribution = attribution
+        #: ``"strict"`` or ``"replace"``.
+        self.errors: Errors = errors
+        #: The input shape that was recognised (``"records"``, ``"openai.chat_completion"``, …).
+        self.shape = shape
+        #: The final text the provider reported alongside the tokens, when it did.
+        self.reported_text = reported_text
+        self._graphemes: UnitSequence | None = None
+        self._words: UnitSequence | None = None
+
+    # -- text and tokens ---------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The exact text, decoded from the joined token bytes."""
+        return self._al.text
+
+    @property
+    def bytes(self) -> bytes:
+        """Every token's bytes joined: the raw output."""
+        return self._al.buffer
+
+    @property
+    def tokens(self) -> TokenSequence:
+        """The tokens, with their bytes, offsets and display ``text``."""
+        return TokenSequence(self._al, self._records)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """What was dealt with instead of raising: invalid bytes replaced, bytes inferred, …"""
+        return self._al.problems
+
+    @property
+    def logprob(self) -> float:
+        """Sum of every token's logprob: the log-probability of the whole output."""
+        return math.fsum(self._al.logprobs)
+
+    @property
+    def alignment(self) -> Alignment:
+        """The underlying alignment (joined bytes, token ends, character byte offsets)."""
+        return self._al
+
+    def __len__(self) -> int:
+        """Number of characters of the text."""
+        return len(self._al.text)
+
+    # -- units -------------------------------------------------------------------------------------
+
+    @property
+    def chars(self) -> UnitSequence:
+        """One unit per character (code point)."""
+        return units(self._al, "char", self.attribution)
+
+    @property
+    def graphemes(self) -> UnitSequence:
+        """One unit per extended grapheme cluster (what a reader sees as one character)."""
+        if self._graphemes is None:
+            self._graphemes = units(self._al, "grapheme", self.attribution)
+        return self._graphemes
+
+    @property
+    def words(self) -> UnitSequence:
+        """One unit per UAX #29 word segment holding a non-whitespace character."""
+        if self._words is None:
+            self._words = units(self._al, "word", self.attribution)
+        return self._words
+
+    def units(self, level: Level) -> UnitSequence:
+        """``chars``, ``graphemes`` or ``words`` by name (``"char"``, ``"grapheme"``, ``"word"``)."""
+        return {"char": lambda: self.chars, "grapheme": lambda: self.graphemes,
+                "word": lambda: self.words}.get(level, lambda: units(self._al, level))()
+
+    def span(self, start: int, end: int) -> Unit:
+        """The unit for characters ``[start, end)`` of the text, scored like any unit.
+
+        >>> doc = decode([{"token": "ab", "bytes": [97, 98], "logprob": -0.5},
+        ...               {"token": "c", "bytes": [99], "logprob": -0.25}])
+        >>> doc.span(1, 3).tokens, doc.span(1, 3).logprob
+        ((0, 1), -0.75)
+        """
+        return span_unit(self._al, start, end, self.attribution)
+
+    def find(self, substring: str, start: int = 0) -> Unit | None:
+        """The first occurrence of ``substring`` at or after character ``start``, or None.
+
+        >>> decode([{"token": "서울", "bytes": list("서울".encode()), "logprob": -0.1}]).find("울").text
+        '울'
+        """
+        position = self._al.text.find(substring, start)
+        return None if position < 0 else self.span(position, position + len(substring))
+
+    def char_to_token(self, i: int) -> int:
+        """Index of the token holding the first byte of character ``i``."""
+        size = len(self._al.text)
+        if not (isinstance(i, int) and -size <= i < size):
+            raise IndexError(f"character index {i!r} out of range (the text has {size})")
+        i = i + size if i < 0 else i
+        return self._al.token_at_byte(self._al.char_bounds[i])
+
+    def token_to_chars(self, j: int) -> tuple[int, int]:
+        """``(start, end)``: the characters token ``j``'s bytes touch (empty for a byteless token).
+
+        >>> doc = decode([{"token": "\\\\xec\\\\x9a", "bytes": [236, 154], "logprob": -0.2},
+        ...               {"token": "\\\\xb8a", "bytes": [184, 97], "logprob": -0.3}])
+        >>> doc.token_to_chars(0), doc.token_to_chars(1)
+        ((0, 1), (0, 2))
+        """
+        al = self._al
+        size = len(al.token_ends)
+        if not (isinstance(j, int) and -size <= j < size):
+            raise IndexError(f"token index {j!r} out of range (there are {size})")
+        j = j + size if j < 0 else j
+        start, end = al.token_start(j), al.token_ends[j]
+        first = al.char_at_byte(start)
+        if end <= start:
+            position = al.chars_ended_by(start)
+            return position, position
+        return first, al.char_at_byte(end - 1) + 1
+
+    def __repr__(self) -> str:
+        return (f"<Decoded {len(self._al.token_ends)} tokens, {len(self._al.text)} chars, "
+                f"{len(self._al.problems)} problems: {self._al.text[:40]!r}>")

@@ -1,0 +1,286 @@
+"""Units over an :class:`~tokbytes.alignment.Alignment`: characters, graphemes, words and spans.
+
+A unit is a character range plus what the alignment says about it: its bytes, the tokens that
+carry them and a score. Sequences of units are lazy views (:class:`UnitSequence`): boundaries are
+found once with C-level calls (``regex`` for graphemes and words), and the :class:`Unit` records are
+made in batches only while you iterate or index.
+
+Scores (``attribution``):
+
+* ``"cover"``: a unit's logprob is the sum of the logprobs of every token carrying at least one of
+  its bytes — the joint log-probability of the tokens needed to produce it. A character split over
+  three tokens gets the sum of the three; each character inside a multi-character token gets that
+  token's full logprob.
+* ``"split"``: each token's logprob is shared among the units it touches in proportion to the
+  bytes it gives each, so unit logprobs add up to the total. At the word level only bytes inside
+  words count (a token of pure whitespace touches no word); tokens with no bytes touch no unit.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
+from functools import partial
+from itertools import accumulate, compress, repeat
+from operator import add, ne
+from typing import Literal, overload
+
+import regex
+
+from .alignment import Alignment
+from .errors import InputError
+from .records import Unit
+
+__all__ = [
+    "Attribution",
+    "Level",
+    "UnitSequence",
+    "grapheme_bounds",
+    "span_unit",
+    "units",
+    "word_ranges",
+]
+
+Level = Literal["char", "grapheme", "word"]
+Attribution = Literal["cover", "split"]
+LEVELS: tuple[Level, ...] = ("char", "grapheme", "word")
+
+_BATCH = 8192
+_new_unit = partial(tuple.__new__, Unit)
+_GRAPHEME = regex.compile(r"\X")
+_WORD_BOUNDARY = regex.compile(r"(?w)\b")
+
+
+# -- boundaries ----------------------------------------------------------------------------------
+
+
+def grapheme_bounds(text: str) -> array[int]:
+    """Character offsets where extended grapheme clusters start, plus ``len(text)``.
+
+    >>> list(grapheme_bounds("e\\u0301👍🏽!"))
+    [0, 2, 4, 5]
+    """
+    return array("q", accumulate(map(len, _GRAPHEME.findall(text)), initial=0))
+
+
+def word_ranges(text: str) -> tuple[array[int], array[int]]:
+    """``(starts, ends)`` character offsets of the words of ``text``.
+
+    Words are UAX #29 word segments (boundaries from ``regex`` ``(?w)\\b``) holding at least one
+    non-whitespace character: punctuation and emoji are words of their own, whitespace is not.
+
+    >>> starts, ends = word_ranges("don't stop, 3.14")
+    >>> [("don't stop, 3.14")[s:e] for s, e in zip(starts, ends)]
+    ["don't", 'stop', ',', '3.14']
+    """
+    pieces = _WORD_BOUNDARY.split(text)
+    offsets = list(accumulate(map(len, pieces), initial=0))
+    keep = [bool(p) and not p.isspace() for p in pieces]
+    return array("q", compress(offsets, keep)), array("q", compress(offsets[1:], keep))
+
+
+# -- building units ------------------------------------------------------------------------------
+
+
+def build_units(
+    al: Alignment,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    attribution: Attribution = "cover",
+    *,
+    texts: Sequence[str] | None = None,
+    denominators: Sequence[int] | None = None,
+) -> list[Unit]:
+    """Units for the local character ranges ``[starts[i], ends[i])`` (each non-empty).
+
+    ``denominators[j]`` is how many of token ``j``'s bytes lie in units of this level (split
+    attribution); None means all of them (levels that tile the text).
+    """
+    n = len(starts)
+    if not n:
+        return []
+    bounds = al.char_bounds
+    byte_starts = list(map(bounds.__getitem__, starts))
+    byte_ends = list(map(bounds.__getitem__, ends))
+    token_ends = al.token_ends
+    first = list(map(bisect_right, repeat(token_ends), byte_starts))
+    stop = list(map(add, map(bisect_left, repeat(token_ends), byte_ends), repeat(1)))
+
+    if attribution == "cover":
+        logprobs = _cover_scores(al, first, stop)
+    else:
+        logprobs = _split_scores(al, byte_starts, byte_ends, first, stop, denominators)
+
+    if al.empty_tokens:
+        tokens: Iterator[tuple[int, ...]] = map(al.token_indices, first, stop)
+    elif al.token_base:
+        base = repeat(al.token_base)
+        tokens = map(tuple, map(range, map(add, first, base), map(add, stop, base)))
+    else:
+        tokens = map(tuple, map(range, first, stop))
+
+    if texts is None:
+        texts = list(map(al.text.__getitem__, map(slice, starts, ends)))
+    raw = list(map(al.buffer.__getitem__, map(slice, byte_starts, byte_ends)))
+
+    if al.char_base:
+        starts = list(map(add, starts, repeat(al.char_base)))
+        ends = list(map(add, ends, repeat(al.char_base)))
+    if al.byte_base:
+        byte_starts = list(map(add, byte_starts, repeat(al.byte_base)))
+        byte_ends = list(map(add, byte_ends, repeat(al.byte_base)))
+    return list(
+        map(_new_unit, zip(texts, starts, ends, byte_starts, byte_ends, tokens, logprobs, raw))
+    )
+
+
+def _cover_scores(al: Alignment, first: list[int], stop: list[int]) -> list[float]:
+    logprobs = al.logprobs
+    if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
+        ends = al.token_ends
+        logprobs = array("d", logprobs)
+        for j in range(len(ends)):
+            if ends[j] == (ends[j - 1] if j else 0):
+                logprobs[j] = 0.0
+    scores = list(map(logprobs.__getitem__, first))
+    # Units needing more than one token (few: split characters, long words) sum their tokens,
+    # left to right like the reference sum.
+    for i in compress(range(len(first)), map(ne, stop, map(add, first, repeat(1)))):
+        scores[i] = sum(logprobs[first[i] : stop[i]])
+    return scores
+
+
+def _split_scores(
+    al: Alignment,
+    byte_starts: Sequence[int],
+    byte_ends: Sequence[int],
+    first: Sequence[int],
+    stop: Sequence[int],
+    denominators: Sequence[int] | None,
+) -> list[float]:
+    ends, logprobs = al.token_ends, al.logprobs
+    scores = []
+    for unit_start, unit_end, a, b in zip(byte_starts, byte_ends, first, stop):
+        total = 0.0
+        for j in range(a, b):
+            token_start, token_end = (ends[j - 1] if j else 0), ends[j]
+            share = min(unit_end, token_end) - max(unit_start, token_start)
+            whole = denominators[j] if denominators is not None else token_end - token_start
+            if share > 0 and whole > 0:
+                total += logprobs[j] * share / whole
+        scores.append(total)
+    return scores
+
+
+def word_denominators(al: Alignment, starts: Sequence[int], ends: Sequence[int]) -> array[int]:
+    """For each token, how many of its bytes lie inside a word (split attribution of words)."""
+    bounds, token_ends = al.char_bounds, al.token_ends
+    inside = array("q", bytes(8 * len(token_ends)))
+    for start, end in zip(starts, ends):
+        byte_start, byte_end = bounds[start], bounds[end]
+        for j in range(bisect_right(token_ends, byte_start), bisect_left(token_ends, byte_end) + 1):
+            token_start = token_ends[j - 1] if j else 0
+            inside[j] += min(byte_end, token_ends[j]) - max(byte_start, token_start)
+    return inside
+
+
+def span_unit(al: Alignment, start: int, end: int, attribution: Attribution = "cover") -> Unit:
+    """The unit for local characters ``[start, end)`` (checked), scored like any other unit.
+
+    An empty span has no tokens and logprob 0.0.
+    """
+    size = len(al.text)
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= size):
+        raise InputError(
+            f"span({start!r}, {end!r}) is outside the text: need 0 <= start <= end <= {size}"
+        )
+    if start == end:
+        byte = al.char_bounds[start]
+        return Unit("", start + al.char_base, end + al.char_base, byte + al.byte_base,
+                    byte + al.byte_base, (), 0.0, b"")
+    return build_units(al, (start,), (end,), attribution)[0]
+
+
+# -- lazy sequences ------------------------------------------------------------------------------
+
+
+class UnitSequence(Sequence[Unit]):
+    """A read-only sequence of units, made on demand (in batches while iterating).
+
+    >>> from tokbytes import decode
+    >>> doc = decode([{"token": "hi!", "bytes": [104, 105, 33], "logprob": -0.25}])
+    >>> [(u.text, u.logprob) for u in doc.words]
+    [('hi', -0.25), ('!', -0.25)]
+    """
+
+    __slots__ = ("_al", "_attribution", "_denominators", "_ends", "_level", "_starts")
+
+    def __init__(
+        self,
+        al: Alignment,
+        level: Level,
+        starts: Sequence[int],
+        ends: Sequence[int],
+        attribution: Attribution,
+    ) -> None:
+        self._al = al
+        self._level = level
+        self._starts = starts
+        self._ends = ends
+        self._attribution = attribution
+        self._denominators: Sequence[int] | None = None
+        if attribution == "split" and level == "word":
+            self._denominators = word_denominators(al, starts, ends)
+
+    @property
+    def level(self) -> Level:
+        """``"char"``, ``"grapheme"`` or ``"word"``."""
+        return self._level
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, index: int) -> Unit: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Unit]: ...
+    def __getitem__(self, index: int | slice) -> Unit | list[Unit]:
+        if isinstance(index, slice):
+            return self._build(self._starts[index], self._ends[index])
+        size = len(self)
+        position = index + size if index < 0 else index
+        if not 0 <= position < size:
+            raise IndexError(f"{self._level} index {index} out of range (there are {size})")
+        return self._build(self._starts[position : position + 1], self._ends[position : position + 1])[0]
+
+    def __iter__(self) -> Iterator[Unit]:
+        for lo in range(0, len(self._starts), _BATCH):
+            yield from self._build(self._starts[lo : lo + _BATCH], self._ends[lo : lo + _BATCH])
+
+    def _build(self, starts: Sequence[int], ends: Sequence[int]) -> list[Unit]:
+        texts = None
+        if isinstance(starts, range) and starts.step == 1 and len(starts):  # characters: one C call
+            texts = list(self._al.text[starts[0] : starts[-1] + 1])
+        return build_units(
+            self._al, starts, ends, self._attribution, texts=texts, denominators=self._denominators
+        )
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} {self._level} units>"
+
+
+def units(al: Alignment, level: Level, attribution: Attribution = "cover") -> UnitSequence:
+    """The lazy sequence of units of ``level`` over the alignment."""
+    if attribution not in ("cover", "split"):
+        raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r}")
+    if level == "char":
+        n = len(al.text)
+        return UnitSequence(al, "char", range(n), range(1, n + 1), attribution)
+    if level == "grapheme":
+        bounds = grapheme_bounds(al.text)
+        return UnitSequence(al, "grapheme", bounds[:-1], bounds[1:], attribution)
+    if level == "word":
+        starts, ends = word_ranges(al.text)
+        return UnitSequence(al, "word", starts, ends, attribution)
+    raise InputError(f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
