@@ -455,9 +455,17 @@ def _invalid_problem(
         )
     else:
         kind = "invalid_utf8"
-        message = f"token {token}: invalid UTF-8 {bad!r} at byte {start + byte_base}; replaced by U+FFFD"
-    return Problem(kind, message, token=token, byte_start=start + byte_base,
-                   byte_end=end + byte_base, bytes=bad)
+        message = (
+            f"token {token}: invalid UTF-8 {bad!r} at byte {start + byte_base}; replaced by U+FFFD"
+        )
+    return Problem(
+        kind,
+        message,
+        token=token,
+        byte_start=start + byte_base,
+        byte_end=end + byte_base,
+        bytes=bad,
+    )
 
 
 def _is_prefix(data: bytes) -> bool:

@@ -53,8 +53,9 @@ def decode(
     if text is None:
         text = reported
     alignment = align(records, errors=errors)
-    return Decoded(alignment, records, attribution=attribution, errors=errors,
-                   shape=shape, reported_text=text)
+    return Decoded(
+        alignment, records, attribution=attribution, errors=errors, shape=shape, reported_text=text
+    )
 
 
 def _find_records(obj: Any, *, choice: int, channel: str) -> tuple[Sequence[Any], str | None, str]:
@@ -97,14 +98,20 @@ def parse_alternatives(raw: Any, index: int) -> tuple[Alternative, ...]:
     for position, (token, logprob, data) in enumerate(items):
         where = f"token {index}: top_logprobs[{position}]"
         if isinstance(logprob, bool) or not isinstance(logprob, int | float) or logprob != logprob:
-            raise InputError(f"{where}: 'logprob' must be a number, got {logprob!r:.40}",
-                             token=index, field="top_logprobs")
+            raise InputError(
+                f"{where}: 'logprob' must be a number, got {logprob!r:.40}",
+                token=index,
+                field="top_logprobs",
+            )
         if data is not None:
             if not isinstance(data, list | tuple | bytes) or not all(
                 type(b) is int and 0 <= b <= 255 for b in data
             ):
-                raise InputError(f"{where}: 'bytes' must be a list of ints 0-255, got {data!r:.60}",
-                                 token=index, field="top_logprobs")
+                raise InputError(
+                    f"{where}: 'bytes' must be a list of ints 0-255, got {data!r:.60}",
+                    token=index,
+                    field="top_logprobs",
+                )
             data = bytes(data)
         elif isinstance(token, str) and ("\\x" in token or token.startswith("bytes:")):
             data = token_text_to_bytes(token)
@@ -155,8 +162,15 @@ class TokenSequence(Sequence[Token]):
         source: BytesSource = al.bytes_sources[j] if al.bytes_sources is not None else "bytes"
         text = al.text[al.chars_ended_by(start) : al.chars_ended_by(end)] if end > start else ""
         return Token(
-            j + al.token_base, token, data, al.logprobs[j], parse_alternatives(top, j + al.token_base),
-            text, start + al.byte_base, end + al.byte_base, source,
+            j + al.token_base,
+            token,
+            data,
+            al.logprobs[j],
+            parse_alternatives(top, j + al.token_base),
+            text,
+            start + al.byte_base,
+            end + al.byte_base,
+            source,
         )
 
     def __repr__(self) -> str:
@@ -171,8 +185,16 @@ class Decoded:
     once.
     """
 
-    __slots__ = ("_al", "_graphemes", "_records", "_words", "attribution", "errors",
-                 "reported_text", "shape")
+    __slots__ = (
+        "_al",
+        "_graphemes",
+        "_records",
+        "_words",
+        "attribution",
+        "errors",
+        "reported_text",
+        "shape",
+    )
 
     def __init__(
         self,
@@ -258,8 +280,11 @@ class Decoded:
 
     def units(self, level: Level) -> UnitSequence:
         """``chars``, ``graphemes`` or ``words`` by name (``"char"``, ``"grapheme"``, ``"word"``)."""
-        return {"char": lambda: self.chars, "grapheme": lambda: self.graphemes,
-                "word": lambda: self.words}.get(level, lambda: units(self._al, level))()
+        return {
+            "char": lambda: self.chars,
+            "grapheme": lambda: self.graphemes,
+            "word": lambda: self.words,
+        }.get(level, lambda: units(self._al, level))()
 
     def span(self, start: int, end: int) -> Unit:
         """The unit for characters ``[start, end)`` of the text, scored like any unit.
@@ -309,5 +334,7 @@ class Decoded:
         return first, al.char_at_byte(end - 1) + 1
 
     def __repr__(self) -> str:
-        return (f"<Decoded {len(self._al.token_ends)} tokens, {len(self._al.text)} chars, "
-                f"{len(self._al.problems)} problems: {self._al.text[:40]!r}>")
+        return (
+            f"<Decoded {len(self._al.token_ends)} tokens, {len(self._al.text)} chars, "
+            f"{len(self._al.problems)} problems: {self._al.text[:40]!r}>"
+        )

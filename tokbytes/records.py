@@ -42,7 +42,7 @@ class Alternative(NamedTuple):
 class Token(NamedTuple):
     """One generated token, as seen after decoding the whole output."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, by contract
     """Position of the token in the output (0-based)."""
     token: str
     """The token string exactly as the provider gave it (may contain ``\\xNN`` escapes)."""

@@ -197,8 +197,16 @@ def span_unit(al: Alignment, start: int, end: int, attribution: Attribution = "c
         )
     if start == end:
         byte = al.char_bounds[start]
-        return Unit("", start + al.char_base, end + al.char_base, byte + al.byte_base,
-                    byte + al.byte_base, (), 0.0, b"")
+        return Unit(
+            "",
+            start + al.char_base,
+            end + al.char_base,
+            byte + al.byte_base,
+            byte + al.byte_base,
+            (),
+            0.0,
+            b"",
+        )
     return build_units(al, (start,), (end,), attribution)[0]
 
 
@@ -252,7 +260,9 @@ class UnitSequence(Sequence[Unit]):
         position = index + size if index < 0 else index
         if not 0 <= position < size:
             raise IndexError(f"{self._level} index {index} out of range (there are {size})")
-        return self._build(self._starts[position : position + 1], self._ends[position : position + 1])[0]
+        return self._build(
+            self._starts[position : position + 1], self._ends[position : position + 1]
+        )[0]
 
     def __iter__(self) -> Iterator[Unit]:
         for lo in range(0, len(self._starts), _BATCH):

@@ -1,0 +1,248 @@
+"""decode(): round trip, scores against the oracle, offsets, the seed example, and lookups."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tokbytes
+from tests import oracle
+from tests.texts import payloads, records
+
+SEED_TOKENS = [
+    "대",
+    "한",
+    b"\xeb\xaf",
+    b"\xbc",
+    b"\xea\xb5",
+    b"\xad",
+    "의",
+    " 수",
+    "도",
+    "는",
+    " 서",
+    b"\xec\x9a",
+    b"\xb8",
+    "입니다",
+    ".",
+]
+
+
+def seed_records() -> list[dict[str, object]]:
+    parts = [t.encode() if isinstance(t, str) else t for t in SEED_TOKENS]
+    return records(parts, [-0.01 * (i + 1) for i in range(len(parts))])
+
+
+def close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+# -- the seed example --------------------------------------------------------------------------
+
+
+def test_seed_example_text_tokens_and_words() -> None:
+    recs = seed_records()
+    assert [r["token"] for r in recs][2:6] == ["\\xeb\\xaf", "\\xbc", "\\xea\\xb5", "\\xad"]
+    doc = tokbytes.decode(recs)
+    assert doc.text == "대한민국의 수도는 서울입니다."
+    assert [t.text for t in doc.tokens] == [
+        "대",
+        "한",
+        "",
+        "민",
+        "",
+        "국",
+        "의",
+        " 수",
+        "도",
+        "는",
+        " 서",
+        "",
+        "울",
+        "입니다",
+        ".",
+    ]
+    assert [w.text for w in doc.words] == ["대한민국의", "수도는", "서울입니다", "."]
+    seoul = doc.find("서울")
+    assert seoul is not None and seoul.tokens == (10, 11, 12)
+    assert close(seoul.logprob, -0.11 - 0.12 - 0.13)
+    min_char = doc.chars[2]
+    assert (min_char.text, min_char.tokens, min_char.byte_start, min_char.byte_end) == (
+        "민",
+        (2, 3),
+        6,
+        9,
+    )
+    assert close(min_char.logprob, -0.03 - 0.04)
+    assert doc.char_to_token(2) == 2 and doc.token_to_chars(3) == (2, 3)
+
+
+# -- properties --------------------------------------------------------------------------------
+
+
+@given(payloads())
+def test_text_round_trips(p: tuple[str, list[bytes], list[float]]) -> None:
+    text, parts, lps = p
+    doc = tokbytes.decode(records(parts, lps))
+    assert doc.text == text
+    assert doc.bytes == text.encode()
+    assert "".join(t.text for t in doc.tokens) == text
+
+
+@given(payloads(), st.sampled_from(["char", "grapheme", "word"]))
+def test_cover_scores_equal_the_oracle(p: tuple[str, list[bytes], list[float]], level: str) -> None:
+    text, parts, lps = p
+    doc = tokbytes.decode(records(parts, lps))
+    spans = oracle.token_spans(parts)
+    chars = oracle.char_byte_ranges(text)
+    ranges = {
+        "char": [(i, i + 1) for i in range(len(text))],
+        "grapheme": oracle.graphemes(text),
+        "word": oracle.words(text),
+    }[level]
+    units = list(doc.units(level))  # type: ignore[arg-type]
+    assert [(u.start, u.end) for u in units] == ranges
+    for u in units:
+        byte_start, byte_end = chars[u.start][0], chars[u.end - 1][1]
+        expected = oracle.touching(spans, byte_start, byte_end)
+        assert (u.byte_start, u.byte_end) == (byte_start, byte_end)
+        assert list(u.tokens) == expected
+        assert u.logprob == oracle.cover(lps, expected)  # same order of summation: exact
+        assert u.text == text[u.start : u.end] and u.bytes == text[u.start : u.end].encode()
+        assert close(u.prob, math.exp(u.logprob))
+
+
+@given(payloads(allow_empty=True), st.sampled_from(["char", "grapheme", "word"]))
+def test_split_scores_add_up_to_the_total(
+    p: tuple[str, list[bytes], list[float]], level: str
+) -> None:
+    text, parts, lps = p
+    doc = tokbytes.decode(records(parts, lps), errors="strict", attribution="split")
+    units = list(doc.units(level))  # type: ignore[arg-type]
+    touched = {j for u in units for j in u.tokens}
+    total = math.fsum(lps[j] for j in touched)
+    assert math.isclose(math.fsum(u.logprob for u in units), total, rel_tol=1e-9, abs_tol=1e-6)
+    if level != "word":  # chars and graphemes tile the text: every token with bytes is touched
+        assert touched == {j for j, part in enumerate(parts) if part}
+    spans = oracle.token_spans(parts)
+    chars = oracle.char_byte_ranges(text)
+    inside = None
+    if level == "word":
+        inside = [0] * len(parts)
+        for u in units:
+            for j, (s, e) in enumerate(spans):
+                inside[j] += max(0, min(u.byte_end, e) - max(u.byte_start, s))
+    for u in units:
+        expected = oracle.split(lps, spans, chars[u.start][0], chars[u.end - 1][1], inside)
+        assert math.isclose(u.logprob, expected, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@given(payloads(allow_empty=True))
+def test_offsets_are_consistent_and_units_tile(p: tuple[str, list[bytes], list[float]]) -> None:
+    text, parts, lps = p
+    doc = tokbytes.decode(records(parts, lps))
+    for level in ("char", "grapheme"):
+        units = list(doc.units(level))  # type: ignore[arg-type]
+        assert "".join(u.text for u in units) == text
+        assert [u.end for u in units[:-1]] == [u.start for u in units[1:]]
+        assert [u.byte_end for u in units[:-1]] == [u.byte_start for u in units[1:]]
+        assert all(text[u.start : u.end] == u.text for u in units)
+    previous_end = 0
+    for w in doc.words:
+        assert text[w.start : w.end] == w.text and w.start >= previous_end and not w.text.isspace()
+        assert text[previous_end : w.start].isspace() or previous_end == w.start
+        previous_end = w.end
+    assert text[previous_end:].isspace() or previous_end == len(text)
+    for j, part in enumerate(parts):
+        start, end = doc.token_to_chars(j)
+        token = doc.tokens[j]
+        assert token.bytes == part and token.byte_end - token.byte_start == len(part)
+        if part:
+            assert doc.chars[start].byte_start <= token.byte_start < doc.chars[start].byte_end
+            assert doc.chars[end - 1].byte_start < token.byte_end <= doc.chars[end - 1].byte_end
+    for i in range(len(text)):
+        j = doc.char_to_token(i)
+        assert doc.tokens[j].byte_start <= doc.chars[i].byte_start < doc.tokens[j].byte_end
+
+
+@given(payloads(), st.data())
+def test_span_equals_oracle_and_find_finds(
+    p: tuple[str, list[bytes], list[float]], data: st.DataObject
+) -> None:
+    text, parts, lps = p
+    doc = tokbytes.decode(records(parts, lps))
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    unit = doc.span(start, end)
+    assert (unit.start, unit.end, unit.text) == (start, end, text[start:end])
+    prefix = len(text[:start].encode())
+    expected = oracle.touching(
+        oracle.token_spans(parts), prefix, prefix + len(text[start:end].encode())
+    )
+    assert list(unit.tokens) == expected and unit.logprob == oracle.cover(lps, expected)
+    if end > start:
+        found = doc.find(text[start:end])
+        assert found is not None and found.text == text[start:end] and found.start <= start
+
+
+# -- lookups and errors of the API -------------------------------------------------------------
+
+
+def test_span_outside_text_is_an_input_error() -> None:
+    doc = tokbytes.decode(seed_records())
+    with pytest.raises(tokbytes.InputError, match=r"span\(3, 99\) is outside the text"):
+        doc.span(3, 99)
+    assert doc.find("도쿄") is None
+    with pytest.raises(IndexError):
+        doc.char_to_token(len(doc.text))
+    with pytest.raises(IndexError):
+        doc.token_to_chars(15)
+
+
+def test_empty_output() -> None:
+    doc = tokbytes.decode([])
+    assert doc.text == "" and list(doc.chars) == [] and list(doc.words) == [] and doc.logprob == 0.0
+    assert doc.span(0, 0).tokens == ()
+
+
+def test_sdk_objects_are_accepted() -> None:
+    completion_types = pytest.importorskip("openai.types.chat.chat_completion_token_logprob")
+    objects = [
+        completion_types.ChatCompletionTokenLogprob.model_validate(r) for r in seed_records()
+    ]
+    doc = tokbytes.decode(objects)
+    assert doc.text == "대한민국의 수도는 서울입니다."
+    assert doc.tokens[2].token == "\\xeb\\xaf" and doc.tokens[2].bytes == b"\xeb\xaf"
+
+
+def test_top_logprobs_become_alternatives_with_bytes() -> None:
+    recs = seed_records()
+    recs[2]["top_logprobs"] = [
+        {"token": "\\xeb\\xaf", "bytes": [235, 175], "logprob": -0.03},
+        {"token": "<|end|>", "bytes": None, "logprob": -9999.0},
+        {"token": "\\xea", "bytes": [234], "logprob": -4.5},
+    ]
+    alternatives = tokbytes.decode(recs).tokens[2].top_logprobs
+    assert [a.bytes for a in alternatives] == [b"\xeb\xaf", None, b"\xea"]
+    assert alternatives[1].text == "<|end|>" and alternatives[0].text == "\ufffd"
+
+
+def test_invalid_attribution_and_level() -> None:
+    with pytest.raises(tokbytes.InputError, match="attribution"):
+        tokbytes.decode(seed_records(), attribution="mean")  # type: ignore[arg-type]
+    with pytest.raises(tokbytes.InputError, match="level"):
+        tokbytes.decode(seed_records()).units("sentence")  # type: ignore[arg-type]
+
+
+def test_units_sequence_indexing_matches_iteration() -> None:
+    doc = tokbytes.decode(seed_records())
+    chars = list(doc.chars)
+    assert (
+        doc.chars[-1] == chars[-1] and doc.chars[3:6] == chars[3:6] and doc.chars[::5] == chars[::5]
+    )
+    assert len(doc.chars) == len(chars) == 16
+    with pytest.raises(IndexError):
+        doc.chars[16]
