@@ -17,6 +17,8 @@ from .records import Alternative as Alternative
 from .records import Problem as Problem
 from .records import Token as Token
 from .records import Unit as Unit
+from .sources import Extracted as Extracted
+from .sources import extract as extract
 from .units import UnitSequence as UnitSequence
 
 __version__ = "0.1.0"
@@ -25,6 +27,7 @@ __all__ = [
     "Alternative",
     "DecodeError",
     "Decoded",
+    "Extracted",
     "InputError",
     "Problem",
     "TokbytesError",
@@ -34,4 +37,5 @@ __all__ = [
     "UnitSequence",
     "__version__",
     "decode",
+    "extract",
 ]

@@ -56,6 +56,7 @@ class Alignment:
 
     __slots__ = (
         "_char_bounds",
+        "_token_ends",
         "buffer",
         "byte_base",
         "bytes_sources",
@@ -66,7 +67,7 @@ class Alignment:
         "problems",
         "text",
         "token_base",
-        "token_ends",
+        "token_lengths",
     )
 
     def __init__(
@@ -74,18 +75,21 @@ class Alignment:
         *,
         buffer: bytes,
         text: str,
-        token_ends: array[int],
-        logprobs: array[float],
+        token_lengths: array[int],
+        logprobs: list[float],
         invalid_spans: tuple[tuple[int, int], ...] = (),
         bytes_sources: tuple[BytesSource, ...] | None = None,
         problems: tuple[Problem, ...] = (),
         token_base: int = 0,
         byte_base: int = 0,
         char_base: int = 0,
+        empty_tokens: bool = False,
     ) -> None:
         self.buffer = buffer
         self.text = text
-        self.token_ends = token_ends
+        #: Number of bytes of each token.
+        self.token_lengths = token_lengths
+        self._token_ends: list[int] | None = None
         self.logprobs = logprobs
         #: ``(byte_start, byte_end)`` of each sequence decoded to one U+FFFD (replace mode).
         self.invalid_spans = invalid_spans
@@ -96,18 +100,33 @@ class Alignment:
         self.byte_base = byte_base
         self.char_base = char_base
         #: True when some token carries no bytes at all (it then belongs to no unit).
-        self.empty_tokens = len(token_ends) > 0 and (
-            token_ends[0] == 0 or any(map(int.__eq__, token_ends, token_ends[1:]))
-        )
-        self._char_bounds: array[int] | None = None
+        self.empty_tokens = empty_tokens
+        self._char_bounds: Sequence[int] | None = None
 
     # -- offsets -------------------------------------------------------------------------------
 
     @property
-    def char_bounds(self) -> array[int]:
-        """Byte offset where each character starts, plus ``len(buffer)`` at the end."""
+    def token_ends(self) -> list[int]:
+        """Offset just past each token's bytes (computed on first use: ``.text`` never needs it)."""
+        if self._token_ends is None:
+            self._token_ends = list(accumulate(self.token_lengths))
+        return self._token_ends
+
+    def __len__(self) -> int:
+        """Number of tokens."""
+        return len(self.token_lengths)
+
+    @property
+    def char_bounds(self) -> Sequence[int]:
+        """Byte offset where each character starts, plus ``len(buffer)`` at the end.
+
+        A ``range`` for pure ASCII output (one byte per character), else a compact ``array``.
+        """
         if self._char_bounds is None:
-            self._char_bounds = _char_bounds(self.buffer, self.invalid_spans)
+            if len(self.text) == len(self.buffer):
+                self._char_bounds = range(len(self.buffer) + 1)
+            else:
+                self._char_bounds = _char_bounds(self.buffer, self.invalid_spans)
         return self._char_bounds
 
     def token_start(self, j: int) -> int:
@@ -147,7 +166,7 @@ class Alignment:
 
 def read_records(
     records: Sequence[Any], *, first_index: int = 0
-) -> tuple[list[bytes], array[float], tuple[BytesSource, ...] | None, list[Problem]]:
+) -> tuple[list[bytes], list[float], tuple[BytesSource, ...] | None, list[Problem]]:
     """Read each record's bytes and logprob, validating them.
 
     Returns the per-token bytes, the logprobs, the per-token bytes sources (None when every token
@@ -155,28 +174,32 @@ def read_records(
     ``first_index`` is the index reported for ``records[0]`` in errors.
 
     >>> parts, logprobs, sources, problems = read_records([{"token": "a", "bytes": [97], "logprob": -0.5}])
-    >>> parts, list(logprobs), sources, problems
+    >>> parts, logprobs, sources, problems
     ([b'a'], [-0.5], None, [])
     """
-    parts = _fast_bytes(records)
-    if parts is not None:
-        sources = None
-        problems: list[Problem] = []
-    else:
-        parts, sources, problems = _slow_bytes(records, first_index)
+    fast = _fast_bytes(records)
+    if fast is not None:
+        return fast[0], _logprobs(records, first_index), None, []
+    parts, sources, problems = _slow_bytes(records, first_index)
     return parts, _logprobs(records, first_index), sources, problems
 
 
-def _fast_bytes(records: Sequence[Any]) -> list[bytes] | None:
-    """Every record's bytes with C-level calls, or None when any record needs the slow path."""
+def _fast_bytes(records: Sequence[Any]) -> tuple[list[bytes], array[int]] | None:
+    """Every record's bytes and the token lengths, with C-level calls only.
+
+    None when any record needs the slow path (which validates one record at a time).
+    """
     if not records:
-        return []
+        return [], array("I")
     try:
         first = records[0]
         raw = list(map(_get_bytes_item if type(first) is dict else _get_bytes_attr, records))
-        if not set(map(type, raw)) <= {list}:  # bytes(5) would make five NULs: only lists
-            return None
-        return list(map(bytes, raw))
+        # list.__len__ accepts nothing but lists: None, ints (bytes(5) would silently make five
+        # NULs), dicts and strings go to the slow path, which names the token ...
+        # (small ints are cached, so this pass allocates nothing but the array)
+        lengths = array("I", map(list.__len__, raw))
+        # ... and bytes() rejects values outside 0-255 and non-int items.
+        return list(map(bytes, raw)), lengths
     except (KeyError, AttributeError, TypeError, ValueError):
         return None
 
@@ -250,14 +273,13 @@ def _checked_bytes(raw: Any, index: int) -> bytes:
     return bytes(raw)
 
 
-def _logprobs(records: Sequence[Any], first_index: int) -> array[float]:
+def _logprobs(records: Sequence[Any], first_index: int) -> list[float]:
     try:
         first = records[0] if records else None
-        getter = _get_logprob_item if type(first) is dict else _get_logprob_attr
-        values = array("d", map(getter, records))
+        values = list(map(_get_logprob_item if type(first) is dict else _get_logprob_attr, records))
+        total = sum(values)  # TypeError for None and strings
     except (KeyError, AttributeError, TypeError):
-        values = array("d", (_checked_logprob(r, first_index + i) for i, r in enumerate(records)))
-    total = sum(values)
+        return [_checked_logprob(r, first_index + i) for i, r in enumerate(records)]
     if total != total or (values and max(values) > LOGPROB_TOLERANCE):  # NaN, or a positive
         for i, record in enumerate(records):
             _checked_logprob(record, first_index + i)
@@ -292,7 +314,6 @@ def align(
     records: Sequence[Any],
     *,
     errors: Errors = "strict",
-    final: bool = True,
     token_base: int = 0,
     byte_base: int = 0,
     char_base: int = 0,
@@ -301,30 +322,37 @@ def align(
 
     With ``errors="strict"`` invalid UTF-8 raises :class:`DecodeError` naming the token and byte
     offset; with ``"replace"`` each invalid sequence becomes one U+FFFD exactly where
-    ``bytes.decode("utf-8", "replace")`` puts it, and is listed in ``problems``. ``final=False``
-    is for the streaming decoder: an incomplete last character is then not an error.
+    ``bytes.decode("utf-8", "replace")`` puts it, and is listed in ``problems``.
 
     >>> al = align([{"token": "\\xec\\x9a", "bytes": [236, 154], "logprob": -0.1},
     ...             {"token": "\\xb8", "bytes": [184], "logprob": -0.2}])
     >>> al.text, list(al.token_ends), list(al.char_bounds)
     ('울', [2, 3], [0, 3])
     """
-    parts, logprobs, sources, problems = read_records(records, first_index=token_base)
+    fast = _fast_bytes(records)
+    if fast is not None:
+        parts, lengths = fast
+        sources: tuple[BytesSource, ...] | None = None
+        problems: list[Problem] = []
+    else:
+        parts, sources, problems = _slow_bytes(records, token_base)
+        lengths = array("I", map(len, parts))
     return align_parts(
         parts,
-        logprobs,
+        _logprobs(records, token_base),
         errors=errors,
         sources=sources,
         problems=problems,
         token_base=token_base,
         byte_base=byte_base,
         char_base=char_base,
+        token_lengths=lengths,
     )
 
 
 def align_parts(
     parts: list[bytes],
-    logprobs: array[float],
+    logprobs: list[float],
     *,
     errors: Errors = "strict",
     sources: tuple[BytesSource, ...] | None = None,
@@ -332,35 +360,43 @@ def align_parts(
     token_base: int = 0,
     byte_base: int = 0,
     char_base: int = 0,
+    token_lengths: array[int] | None = None,
 ) -> Alignment:
-    """:func:`align` for bytes already read (the byte-recovery and streaming paths)."""
+    """:func:`align` for bytes already read (the byte-recovery and streaming paths).
+
+    ``token_lengths`` may pass ``array("I", map(len, parts))`` when the caller already has it.
+    """
     if errors not in ("strict", "replace"):
         raise InputError(f"errors must be 'strict' or 'replace', got {errors!r}")
     problems = list(problems or ())
     buffer = b"".join(parts)
-    token_ends = array("q", accumulate(map(len, parts)))
+    if token_lengths is None:
+        token_lengths = array("I", map(len, parts))
     invalid: tuple[tuple[int, int], ...] = ()
     try:
         text = buffer.decode("utf-8")
     except UnicodeDecodeError as exc:
         if errors == "strict":
-            raise _decode_error(exc, buffer, token_ends, token_base, byte_base) from None
+            ends = list(accumulate(token_lengths))
+            raise _decode_error(exc, buffer, ends, token_base, byte_base) from None
         text, invalid = _decode_replace(buffer)
+        ends = list(accumulate(token_lengths))
         for start, end in invalid:
-            problems.append(_invalid_problem(buffer, start, end, token_ends, token_base, byte_base))
+            problems.append(_invalid_problem(buffer, start, end, ends, token_base, byte_base))
     alignment = Alignment(
         buffer=buffer,
         text=text,
-        token_ends=token_ends,
+        token_lengths=token_lengths,
         logprobs=logprobs,
         invalid_spans=invalid,
         bytes_sources=sources,
         token_base=token_base,
         byte_base=byte_base,
         char_base=char_base,
+        empty_tokens=not all(parts),
     )
     if alignment.empty_tokens:
-        ends = token_ends
+        ends = alignment.token_ends
         for j in range(len(ends)):
             if ends[j] == (ends[j - 1] if j else 0):
                 problems.append(
@@ -398,7 +434,8 @@ def _decode_replace(buffer: bytes) -> tuple[str, tuple[tuple[int, int], ...]]:
 def _char_bounds(buffer: bytes, invalid: tuple[tuple[int, int], ...]) -> array[int]:
     """Byte offsets of character starts, plus ``len(buffer)``."""
     if not invalid:
-        bounds = array("q", compress(range(len(buffer)), buffer.translate(_LEAD_MASK)))
+        # A list first, then one copy into a compact array: faster than array(iterator).
+        bounds = array("q", list(compress(range(len(buffer)), buffer.translate(_LEAD_MASK))))
     else:
         bounds = array("q")
         pos = 0
@@ -416,7 +453,7 @@ def _sequence_length(lead: int) -> int:
 
 
 def _decode_error(
-    exc: UnicodeDecodeError, buffer: bytes, token_ends: array[int], token_base: int, byte_base: int
+    exc: UnicodeDecodeError, buffer: bytes, token_ends: list[int], token_base: int, byte_base: int
 ) -> DecodeError:
     start, end = exc.start, exc.end
     token = bisect_right(token_ends, start) + token_base
@@ -442,7 +479,7 @@ def _decode_error(
 
 
 def _invalid_problem(
-    buffer: bytes, start: int, end: int, token_ends: array[int], token_base: int, byte_base: int
+    buffer: bytes, start: int, end: int, token_ends: list[int], token_base: int, byte_base: int
 ) -> Problem:
     token = bisect_right(token_ends, start) + token_base
     bad = buffer[start:end]

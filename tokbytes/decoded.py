@@ -9,6 +9,8 @@ from typing import Any, overload
 from .alignment import Alignment, Errors, align
 from .errors import InputError
 from .escapes import bytes_to_token_text, token_text_to_bytes
+from .json_fields import JsonField
+from .json_fields import json_fields as _json_fields
 from .records import Alternative, BytesSource, Problem, Token, Unit
 from .units import Attribution, Level, UnitSequence, span_unit, units
 
@@ -70,9 +72,10 @@ def _find_records(obj: Any, *, choice: int, channel: str) -> tuple[Sequence[Any]
 
 
 def _looks_like_record(x: Any) -> bool:
+    """An OpenAI-style token record (possibly malformed: the core then says what is wrong)."""
     if isinstance(x, Mapping):
-        return "logprob" in x or "bytes" in x
-    return hasattr(x, "logprob")
+        return "token" in x or "bytes" in x
+    return hasattr(x, "logprob") and (hasattr(x, "token") or hasattr(x, "bytes"))
 
 
 def parse_alternatives(raw: Any, index: int) -> tuple[Alternative, ...]:
@@ -131,7 +134,7 @@ class TokenSequence(Sequence[Token]):
         self._records = records
 
     def __len__(self) -> int:
-        return len(self._al.token_ends)
+        return len(self._al)
 
     @overload
     def __getitem__(self, index: int) -> Token: ...
@@ -322,7 +325,7 @@ class Decoded:
         ((0, 1), (0, 2))
         """
         al = self._al
-        size = len(al.token_ends)
+        size = len(al)
         if not (isinstance(j, int) and -size <= j < size):
             raise IndexError(f"token index {j!r} out of range (there are {size})")
         j = j + size if j < 0 else j
@@ -333,8 +336,22 @@ class Decoded:
             return position, position
         return first, al.char_at_byte(end - 1) + 1
 
+    def json_fields(self, *, start: int | None = None, which: int = 0) -> tuple[JsonField, ...]:
+        """Every value (objects, arrays, leaves) of the JSON document in the text, scored.
+
+        Finds the JSON after prose or in a ```` ```json ```` fence (``start`` and ``which`` pick
+        another; see :func:`tokbytes.json_fields.find_json`); raises
+        :class:`~tokbytes.json_fields.JsonError` (an :class:`InputError`) where it stops.
+
+        >>> doc = decode([{"token": '{"a":', "bytes": list(b'{"a":'), "logprob": -0.5},
+        ...               {"token": " 1}", "bytes": list(b" 1}"), "logprob": -0.25}])
+        >>> [(f.path, f.value, f.start, f.end, f.logprob) for f in doc.json_fields()]
+        [('', {'a': 1}, 0, 8, -0.75), ('/a', 1, 6, 7, -0.25)]
+        """
+        return _json_fields(self, start=start, which=which)
+
     def __repr__(self) -> str:
         return (
-            f"<Decoded {len(self._al.token_ends)} tokens, {len(self._al.text)} chars, "
+            f"<Decoded {len(self._al)} tokens, {len(self._al.text)} chars, "
             f"{len(self._al.problems)} problems: {self._al.text[:40]!r}>"
         )

@@ -8,6 +8,7 @@ joined UTF-8 bytes of all tokens. ``logprob`` is always a natural logarithm.
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -92,8 +93,14 @@ class Unit(NamedTuple):
     """Ascending indices of every token that carries at least one byte of the unit."""
     logprob: float
     """Natural-log score of the unit (see the class docstring); NaN when its bytes are unknown."""
-    bytes: bytes
-    """The raw bytes behind the unit (differs from ``text.encode()`` only for U+FFFD replacements)."""
+    replaced_bytes: builtins.bytes | None = None
+    """The original bytes when the unit holds U+FFFD replacing invalid UTF-8 (``errors="replace"``),
+    else None; :attr:`bytes` gives the unit's bytes either way."""
+
+    @property
+    def bytes(self) -> builtins.bytes:
+        """The raw bytes behind the unit (``text.encode()`` unless invalid bytes were replaced)."""
+        return self.replaced_bytes if self.replaced_bytes is not None else self.text.encode()
 
     @property
     def prob(self) -> float:

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
-from functools import partial
-from itertools import accumulate, compress, repeat
-from operator import add, ne
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate, chain, compress, repeat
+from operator import add, ne, sub
 from typing import Literal, overload
 
 import regex
@@ -47,21 +46,60 @@ Attribution = Literal["cover", "split"]
 LEVELS: tuple[Level, ...] = ("char", "grapheme", "word")
 
 _BATCH = 8192
-_new_unit = partial(tuple.__new__, Unit)
 _GRAPHEME = regex.compile(r"\X")
+# Characters next to which a grapheme break may be suppressed (see grapheme_bounds).
+_JOINING = regex.compile(
+    r"[\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=Regional_Indicator}"
+    r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=LF}\p{GCB=CR}]+"
+)
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
 
 
 # -- boundaries ----------------------------------------------------------------------------------
 
 
-def grapheme_bounds(text: str) -> array[int]:
-    """Character offsets where extended grapheme clusters start, plus ``len(text)``.
+def grapheme_bounds(text: str) -> Sequence[int]:
+    """Character offsets where extended grapheme clusters (``regex`` ``\\X``) start, plus ``len(text)``.
+
+    A break between two characters can only be suppressed (UAX #29 GB3–GB13) when one of them
+    is CR/LF, Extend, ZWJ, SpacingMark, Prepend, a regional indicator or a Hangul jamo; so ``\\X``
+    only runs on the stretches around those, and everything else is one character per cluster.
 
     >>> list(grapheme_bounds("e\\u0301👍🏽!"))
     [0, 2, 4, 5]
+    >>> grapheme_bounds("plain")
+    range(0, 6)
     """
-    return array("q", accumulate(map(len, _GRAPHEME.findall(text)), initial=0))
+    size = len(text)
+    if (
+        not text
+        or (text.isascii() and "\r" not in text)
+        or (max(text) < "\u0300" and "\r" not in text)
+    ):
+        return range(size + 1)
+    bounds = array("q")
+    done = 0  # every character before `done` is segmented; a break at `done` is certain
+
+    def segment(start: int, end: int) -> None:
+        bounds.extend(range(done, start))
+        bounds.extend(accumulate(map(len, _GRAPHEME.findall(text, start, end)), initial=start))
+        bounds.pop()  # `end` is pushed again by the next stretch or at the very end
+
+    window: list[int] = []
+    for match in _JOINING.finditer(text):
+        start, end = max(match.start() - 1, 0), min(match.end() + 1, size)
+        if window and start < window[1]:  # no certain break between the two stretches: merge
+            window[1] = end
+            continue
+        if window:
+            segment(*window)
+            done = window[1]
+        window = [start, end]
+    if not window:
+        return range(size + 1)
+    segment(*window)
+    bounds.extend(range(window[1], size + 1))
+    return bounds
 
 
 def word_ranges(text: str) -> tuple[array[int], array[int]]:
@@ -92,37 +130,63 @@ def build_units(
     texts: Sequence[str] | None = None,
     denominators: Sequence[int] | None = None,
 ) -> list[Unit]:
-    """Units for the local character ranges ``[starts[i], ends[i])`` (each non-empty).
+    """Units for the local character ranges ``[starts[i], ends[i])``: non-empty, in text order.
 
     ``denominators[j]`` is how many of token ``j``'s bytes lie in units of this level (split
-    attribution); None means all of them (levels that tile the text).
+    attribution); None means all of them (levels that tile the text). Everything runs as C-level
+    ``map`` calls over the batch; only units needing several tokens take a Python step.
     """
     n = len(starts)
     if not n:
         return []
     bounds = al.char_bounds
-    byte_starts = list(map(bounds.__getitem__, starts))
-    byte_ends = list(map(bounds.__getitem__, ends))
+    if isinstance(starts, range) and starts.step == 1:  # consecutive characters: two slices
+        byte_starts = _as_list(bounds[starts.start : starts.stop])
+        byte_ends = _as_list(bounds[starts.start + 1 : starts.stop + 1])
+    else:
+        byte_starts = list(map(bounds.__getitem__, starts))
+        byte_ends = list(map(bounds.__getitem__, ends))
+    # Owner map of the batch's bytes: owner[b - window_start] is the (window-local) index of the
+    # token holding byte b. Built with repeat/chain, read with list indexing: no bisect per unit.
     token_ends = al.token_ends
-    first = list(map(bisect_right, repeat(token_ends), byte_starts))
-    stop = list(map(add, map(bisect_left, repeat(token_ends), byte_ends), repeat(1)))
+    t0 = bisect_right(token_ends, byte_starts[0])
+    t1 = bisect_left(token_ends, byte_ends[-1]) + 1
+    window_start = token_ends[t0 - 1] if t0 else 0
+    lengths = list(map(sub, token_ends[t0:t1], [window_start, *token_ends[t0 : t1 - 1]]))
+    owner = list(chain.from_iterable(map(repeat, range(t1 - t0), lengths)))
+    first = list(map(owner.__getitem__, map(sub, byte_starts, repeat(window_start))))
+    last = list(map(owner.__getitem__, map(sub, byte_ends, repeat(window_start + 1))))
+    multi = list(compress(range(n), map(ne, first, last)))  # units needing several tokens
+
+    base = al.token_base + t0
+    singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))  # (j,) per token
+    tokens = list(map(singles.__getitem__, first))
+    for i in multi:
+        tokens[i] = al.token_indices(t0 + first[i], t0 + last[i] + 1)
 
     if attribution == "cover":
-        logprobs = _cover_scores(al, first, stop)
+        logprobs = al.logprobs[t0:t1]
+        if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
+            logprobs = [lp if size else 0.0 for lp, size in zip(logprobs, lengths)]
+        scores = list(map(logprobs.__getitem__, first))
+        for i in multi:  # summed left to right, like the reference sum
+            scores[i] = sum(logprobs[first[i] : last[i] + 1])
     else:
-        logprobs = _split_scores(al, byte_starts, byte_ends, first, stop, denominators)
-
-    if al.empty_tokens:
-        tokens: Iterator[tuple[int, ...]] = map(al.token_indices, first, stop)
-    elif al.token_base:
-        base = repeat(al.token_base)
-        tokens = map(tuple, map(range, map(add, first, base), map(add, stop, base)))
-    else:
-        tokens = map(tuple, map(range, first, stop))
+        scores = _split_scores(
+            al,
+            byte_starts,
+            byte_ends,
+            [t0 + f for f in first],
+            [t0 + x + 1 for x in last],
+            denominators,
+        )
 
     if texts is None:
         texts = list(map(al.text.__getitem__, map(slice, starts, ends)))
-    raw = list(map(al.buffer.__getitem__, map(slice, byte_starts, byte_ends)))
+    replaced: Iterable[bytes | None] = repeat(None)
+    if al.invalid_spans:
+        raw = map(al.buffer.__getitem__, map(slice, byte_starts, byte_ends))
+        replaced = [b if b != t.encode() else None for b, t in zip(raw, texts)]
 
     if al.char_base:
         starts = list(map(add, starts, repeat(al.char_base)))
@@ -130,25 +194,12 @@ def build_units(
     if al.byte_base:
         byte_starts = list(map(add, byte_starts, repeat(al.byte_base)))
         byte_ends = list(map(add, byte_ends, repeat(al.byte_base)))
-    return list(
-        map(_new_unit, zip(texts, starts, ends, byte_starts, byte_ends, tokens, logprobs, raw))
-    )
+    fields = zip(texts, starts, ends, byte_starts, byte_ends, tokens, scores, replaced)
+    return list(map(tuple.__new__, repeat(Unit), fields))
 
 
-def _cover_scores(al: Alignment, first: list[int], stop: list[int]) -> list[float]:
-    logprobs = al.logprobs
-    if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
-        ends = al.token_ends
-        logprobs = array("d", logprobs)
-        for j in range(len(ends)):
-            if ends[j] == (ends[j - 1] if j else 0):
-                logprobs[j] = 0.0
-    scores = list(map(logprobs.__getitem__, first))
-    # Units needing more than one token (few: split characters, long words) sum their tokens,
-    # left to right like the reference sum.
-    for i in compress(range(len(first)), map(ne, stop, map(add, first, repeat(1)))):
-        scores[i] = sum(logprobs[first[i] : stop[i]])
-    return scores
+def _as_list(values: Sequence[int]) -> list[int]:
+    return values.tolist() if isinstance(values, array) else list(values)
 
 
 def _split_scores(
@@ -205,7 +256,7 @@ def span_unit(al: Alignment, start: int, end: int, attribution: Attribution = "c
             byte + al.byte_base,
             (),
             0.0,
-            b"",
+            None,
         )
     return build_units(al, (start,), (end,), attribution)[0]
 

@@ -1,0 +1,761 @@
+"""Provider payloads → token records: find the logprobs in whatever an API or LangChain returned.
+
+:func:`extract` takes a whole response, a streaming chunk or event, a logprobs object, a LangChain
+message or result, or a plain list of records, and returns an :class:`Extracted`: the token records
+in order, the text the container reports, and the name of the shape it recognised. Shapes are
+recognised by their keys or attributes (dicts and SDK/pydantic objects alike); this module imports
+neither ``openai`` nor ``langchain``.
+
+OpenAI-shaped records (chat ``logprobs.content``, Responses ``logprobs``, vLLM, llama.cpp, Ollama)
+are passed on as they are, uncopied, so a million tokens cost one ``list()``; other shapes (legacy
+completions, Gemini, TGI, llama.cpp probabilities) become plain dicts of the record form
+``{"token", "logprob", "bytes", "top_logprobs"}``. Records are not validated here: the core does
+that, naming the token. Which provider sends which field is tabled in ``docs/providers.md``.
+
+Shape names:
+
+=========================  =================================================================
+``records``                a list of token records (OpenAI ``ChatCompletionTokenLogprob``, dicts)
+``openai.logprobs``        a chat ``logprobs`` object ``{"content": [...], "refusal": [...]}``
+``openai.chat_completion`` a whole ``chat.completion`` (OpenAI, vLLM, DeepSeek, llama.cpp, …)
+``openai.choice``          one element of its ``choices``
+``openai.chunk``           a streaming ``chat.completion.chunk``
+``legacy.completion``      a ``/v1/completions`` response (or one of its choices)
+``legacy.logprobs``        its ``{"tokens", "token_logprobs", "top_logprobs", "text_offset"}``
+``responses.response``     a Responses API response (also ``response.completed`` events)
+``responses.message``      one ``message`` output item of it
+``responses.output_text``  one ``output_text`` content part
+``responses.delta``        a ``response.output_text.delta`` stream event
+``responses.done``         a ``response.output_text.done`` stream event (the whole part again)
+``responses.event``        any other Responses stream event (no new tokens)
+``llamacpp.completion``    llama.cpp ``/completion`` (``completion_probabilities``)
+``llamacpp.legacy``        its 2023 form (``{"content", "probs": [{"tok_str", "prob"}]}``)
+``ollama``                 Ollama ``/api/generate`` or ``/api/chat``
+``gemini``                 Gemini / Vertex ``candidates[].logprobsResult``
+``tgi``, ``tgi.stream``    HF text-generation-inference ``details.tokens``, or one stream event
+``langchain.message``      an ``AIMessage``/``AIMessageChunk`` (``response_metadata["logprobs"]``)
+``langchain.generation``   a ``ChatGeneration``/``ChatGenerationChunk``/``Generation``
+``langchain.llm_result``   an ``LLMResult`` (``generations[0][choice]``)
+=========================  =================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .errors import InputError
+
+__all__ = ["Extracted", "extract", "is_token_record"]
+
+_MISSING: Final[Any] = object()
+_CHANNELS: Final = ("content", "refusal", "auto")
+_ACCEPTED: Final = (
+    "a list of token records; an OpenAI chat completion, chunk, choice or logprobs object; a "
+    "legacy completion or its logprobs; a Responses API response, message, output_text part or "
+    "stream event; a llama.cpp /completion, Ollama, Gemini or TGI response; a LangChain "
+    "AIMessage(Chunk), ChatGeneration(Chunk), LLMResult or with_structured_output(include_raw=True) "
+    "dict (see docs/providers.md)"
+)
+# Responses stream events that carry a whole response (the others carry no new tokens).
+_RESPONSE_EVENTS: Final = frozenset(
+    {
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+        "response.created",
+        "response.in_progress",
+        "response.queued",
+    }
+)
+# Old llama.cpp servers print a lone partial byte as "byte: \xNN" (tokens_to_output_formatted_string).
+_LLAMACPP_BYTE_PREFIX: Final = "byte: \\x"
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """What :func:`extract` found in a container.
+
+    >>> extract([{"token": "Hi", "logprob": -0.1, "bytes": [72, 105]}])
+    Extracted(records=[{'token': 'Hi', 'logprob': -0.1, 'bytes': [72, 105]}], text=None, shape='records')
+    """
+
+    records: list[Any]
+    """The token records in order: the provider's own objects or dicts when they already have the
+    record form (``token``, ``logprob``, ``bytes`` maybe absent or None, ``top_logprobs`` maybe
+    absent), plain dicts of that form otherwise. Empty for a chunk or event without tokens."""
+    text: str | None
+    """The final text the container reports (``message.content``, the refusal text, legacy
+    ``text``, Responses ``output_text.text``, llama.cpp ``content``, Ollama ``response``, a chunk's
+    delta, ``AIMessage.content`` when a string), or None when it reports none."""
+    shape: str
+    """Short name of the recognised shape, e.g. ``"openai.chat_completion"`` (see the module
+    docstring for the full list)."""
+
+
+def is_token_record(x: Any) -> bool:
+    """True when ``x`` looks like one token record: a mapping or object with ``token`` and ``logprob``.
+
+    >>> is_token_record({"token": "a", "logprob": -0.5}), is_token_record({"tokens": ["a"]})
+    (True, False)
+    """
+    if isinstance(x, Mapping):
+        return "token" in x and "logprob" in x
+    if x is None or isinstance(x, (str, bytes, int, float, list, tuple)):
+        return False
+    return hasattr(x, "token") and hasattr(x, "logprob")
+
+
+def extract(
+    obj: Any, *, choice: int = 0, channel: str = "content", allow_empty: bool = False
+) -> Extracted:
+    """Find the token records (and the reported text) in a provider payload or LangChain object.
+
+    ``choice`` picks a choice of a response made with ``n > 1`` (for a stream chunk: the choice
+    whose ``index`` it is; chunks of other choices give no records). ``channel`` is ``"content"``,
+    ``"refusal"`` (the tokens of ``message.refusal``) or ``"auto"`` (whichever one is present).
+    A whole response without logprobs raises :class:`~tokbytes.InputError` saying how to request
+    them, unless ``allow_empty`` is true (streaming) or it has no text either; then ``records`` is
+    empty. Stream chunks that never carry tokens (role, finish, usage) always give ``[]``.
+
+    >>> found = extract({"object": "chat.completion", "choices": [{"index": 0,
+    ...     "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop",
+    ...     "logprobs": {"content": [{"token": "Hi", "logprob": -0.1, "bytes": [72, 105],
+    ...                               "top_logprobs": []}], "refusal": None}}]})
+    >>> found.shape, found.text, [r["token"] for r in found.records]
+    ('openai.chat_completion', 'Hi', ['Hi'])
+    >>> extract({"tokens": ["bytes:\\\\xe9\\\\x80"], "token_logprobs": [-2.9],
+    ...          "top_logprobs": [{"bytes:\\\\xe9\\\\x80": -2.9}]}).records[0]["top_logprobs"]
+    [{'token': 'bytes:\\\\xe9\\\\x80', 'logprob': -2.9, 'bytes': None}]
+    """
+    if type(choice) is not int or choice < 0:
+        raise InputError(f"choice must be an int >= 0, got {choice!r:.40}", field="choice")
+    if channel not in _CHANNELS:
+        raise InputError(
+            f"channel must be one of {', '.join(map(repr, _CHANNELS))}, got {channel!r:.40}",
+            field="channel",
+        )
+    return _extract(obj, _Options(choice, channel, allow_empty))
+
+
+# -- dispatch ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    choice: int
+    channel: str
+    allow_empty: bool
+
+
+def _extract(obj: Any, opts: _Options) -> Extracted:
+    if isinstance(obj, (list, tuple)):
+        return _from_list(obj, opts, "")
+    if obj is None or isinstance(obj, (str, bytes, bytearray, int, float)):
+        raise _unknown(obj)
+    if isinstance(obj, Mapping) and "raw" in obj and ("parsed" in obj or "parsing_error" in obj):
+        return _extract(obj["raw"], opts)  # with_structured_output(include_raw=True)
+    if _has(obj, "generations"):
+        return _from_langchain_result(obj, opts)
+    if _has(obj, "generation_info"):
+        return _from_langchain_generation(obj, opts)
+    if _has(obj, "response_metadata"):
+        return _from_langchain_message(obj, opts, "langchain.message")
+    if _has(obj, "choices"):
+        return _from_choices(obj, opts)
+    if _has(obj, "candidates"):
+        return _from_gemini(obj, opts)
+    if _has(obj, "completion_probabilities"):
+        _single(opts, "a llama.cpp response")
+        text = _get(obj, "content")
+        rows = _get(obj, "completion_probabilities")
+        if rows is None:
+            return _nothing(text, opts, "llamacpp.completion", "n_probs > 0")
+        return _from_llamacpp(rows, "completion_probabilities", _str_or_none(text))
+    if _has(obj, "details") or (_has(obj, "generated_text") and _has(obj, "token")):
+        return _from_tgi(obj, opts)
+    kind = _get(obj, "type")
+    if isinstance(kind, str) and (
+        kind.startswith("response.") or kind in ("output_text", "message")
+    ):
+        return _from_responses_item(obj, kind, opts)
+    if isinstance(_get(obj, "output"), list):
+        _single(opts, "a Responses API response")
+        return _from_response(obj, opts, "output", "responses.response")
+    if _has(obj, "tokens") and _has(obj, "token_logprobs"):
+        return Extracted(_from_legacy(obj, ""), None, "legacy.logprobs")
+    if isinstance(_get(obj, "logprobs"), list) or (
+        _has(obj, "done") and (_has(obj, "response") or _has(obj, "message"))
+    ):
+        return _from_ollama(obj, opts)
+    if _has(obj, "message") or _has(obj, "delta") or (_has(obj, "text") and _has(obj, "logprobs")):
+        return _from_choice(obj, opts, "", _choice_shape(obj, None), chunk=_has(obj, "delta"))
+    content = _get(obj, "content", _MISSING)
+    if (content is None or isinstance(content, list)) and (
+        _has(obj, "refusal") or isinstance(content, list)
+    ):
+        _single(opts, "a logprobs object")
+        records = _pick_channel(obj, opts.channel, "")[0]
+        return Extracted(records if records is not None else [], None, "openai.logprobs")
+    if is_token_record(obj):
+        raise InputError(
+            f"got a single token record ({_describe(obj)}); pass a list of records: [record]"
+        )
+    raise _unknown(obj)
+
+
+def _from_list(seq: Sequence[Any], opts: _Options, path: str) -> Extracted:
+    if not seq:
+        return Extracted([], None, "records")
+    first = seq[0]
+    if is_token_record(first):
+        _single(opts, "a list of token records")
+        return Extracted(list(seq), None, "records")
+    if _has(first, "generation_info") or (_has(first, "message") and _has(first, "text")):
+        # LangChain ``result.generations[i]``: one generation per choice.
+        _check_choice(opts.choice, len(seq), "this list of generations")
+        return _from_langchain_generation(seq[opts.choice], _first(opts))
+    if _has(first, "prob") or _has(first, "probs"):
+        _single(opts, "llama.cpp completion_probabilities")
+        return _from_llamacpp(seq, path or "completion_probabilities", None)
+    if _has(first, "text") and _has(first, "logprob"):
+        _single(opts, "TGI details.tokens")
+        return Extracted(_from_tgi_tokens(seq, None, path or "tokens"), None, "tgi")
+    if _has(first, "logProbability") or _has(first, "log_probability"):
+        _single(opts, "Gemini chosenCandidates")
+        return Extracted(_from_gemini_tokens(seq, None, path or "chosenCandidates"), None, "gemini")
+    raise InputError(
+        f"{path or 'input'}: a list whose first item is {_describe(first)} is not a list of token "
+        f"records (mappings or objects with 'token' and 'logprob'); expected {_ACCEPTED}"
+    )
+
+
+# -- OpenAI chat and legacy completions --------------------------------------------------------
+
+
+def _from_choices(obj: Any, opts: _Options) -> Extracted:
+    choices = _get(obj, "choices")
+    kind = _get(obj, "object")
+    if (
+        choices is None
+        or isinstance(choices, (str, bytes, Mapping))
+        or not isinstance(choices, Sequence)
+    ):
+        raise InputError(f"choices must be a list, got {_describe(choices)}", field="choices")
+    chunk = kind in ("chat.completion.chunk", "text_completion.chunk") or (
+        bool(choices) and _has(choices[0], "delta")
+    )
+    if chunk:
+        # Streamed choices are interleaved: each chunk names its choice by ``index``.
+        for position, item in enumerate(choices):
+            if _get(item, "index", position) == opts.choice:
+                return _from_choice(item, opts, f"choices[{position}].", "openai.chunk", chunk=True)
+        return Extracted([], None, "openai.chunk")
+    _check_choice(opts.choice, len(choices), "this response")
+    item = choices[opts.choice]
+    shape = _choice_shape(item, kind)
+    if shape == "openai.choice":
+        shape = "openai.chat_completion"
+    return _from_choice(item, opts, f"choices[{opts.choice}].", shape, chunk=False)
+
+
+def _choice_shape(item: Any, kind: Any) -> str:
+    if kind == "text_completion" or (not _has(item, "message") and _has(item, "text")):
+        return "legacy.completion"
+    if _has(item, "delta"):
+        return "openai.chunk"
+    return "openai.choice"
+
+
+def _from_choice(item: Any, opts: _Options, path: str, shape: str, *, chunk: bool) -> Extracted:
+    carrier = _get(item, "delta" if chunk else "message")
+    logprobs = _get(item, "logprobs")
+    if carrier is None:  # legacy completion: text and logprobs side by side
+        text = _str_or_none(_get(item, "text"))
+        if logprobs is None:
+            return _nothing(text, opts, shape, "logprobs=N (0-5)", f"{path}logprobs is null")
+        return Extracted(_from_legacy(logprobs, f"{path}logprobs."), text, shape)
+    records, used_path, used = _pick_channel(logprobs, opts.channel, f"{path}logprobs.")
+    if used == "auto":  # no logprobs at all: report the text of the non-empty channel
+        content = _get(carrier, "content")
+        used = "refusal" if not content and _get(carrier, "refusal") else "content"
+    text = _str_or_none(_get(carrier, used))
+    if records is None:
+        if chunk and not text:
+            return Extracted([], text, shape)  # role, finish and usage chunks carry no tokens
+        return _nothing(text, opts, shape, "logprobs=True", f"{used_path} is null")
+    return Extracted(records, text, shape)
+
+
+def _pick_channel(logprobs: Any, channel: str, path: str) -> tuple[list[Any] | None, str, str]:
+    """(records or None, path of the field read, channel used) of a chat ``logprobs`` object."""
+    if logprobs is None:
+        return None, path.rstrip("."), channel
+    if isinstance(logprobs, (list, tuple)):  # some servers put the list itself here
+        return list(logprobs), path.rstrip("."), "content" if channel == "auto" else channel
+    if _has(logprobs, "tokens") and _has(logprobs, "token_logprobs"):
+        # Together and Fireworks answer chat requests with legacy-shaped logprobs.
+        return _from_legacy(logprobs, path), path.rstrip("."), "content"
+    if channel == "auto":
+        content, refusal = _get(logprobs, "content"), _get(logprobs, "refusal")
+        if content:
+            channel = "content"
+        elif refusal:
+            channel = "refusal"
+        elif content is not None:
+            channel = "content"
+        elif refusal is not None:
+            channel = "refusal"
+        else:
+            return None, f"{path}content", "auto"
+    value = _get(logprobs, channel)
+    return _records_list(value, f"{path}{channel}"), f"{path}{channel}", channel
+
+
+def _from_legacy(logprobs: Any, path: str) -> list[Any]:
+    """Legacy ``{tokens, token_logprobs, top_logprobs}`` → record dicts (``bytes`` None: partial
+    tokens are spelled ``bytes:\\xNN`` in the token string, which the core decodes)."""
+    tokens = _get(logprobs, "tokens")
+    values = _get(logprobs, "token_logprobs")
+    tops = _get(logprobs, "top_logprobs")
+    for name, field in (("tokens", tokens), ("token_logprobs", values)):
+        if not isinstance(field, (list, tuple)):
+            raise InputError(f"{path}{name} must be a list, got {_describe(field)}", field=name)
+    if len(tokens) != len(values):
+        raise InputError(
+            f"{path}tokens has {len(tokens)} items but {path}token_logprobs has {len(values)}",
+            field="token_logprobs",
+        )
+    if None in values:
+        index = values.index(None)
+        raise InputError(
+            f"{path}token_logprobs[{index}] is null: with echo=True the first prompt token has no "
+            "logprob; drop the prompt tokens (text_offset < len(prompt)) or request without echo",
+            token=index,
+            field="logprob",
+        )
+    if tops is None:
+        return [
+            {"token": token, "logprob": value, "bytes": None, "top_logprobs": []}
+            for token, value in zip(tokens, values)
+        ]
+    if not isinstance(tops, (list, tuple)) or len(tops) != len(tokens):
+        raise InputError(
+            f"{path}top_logprobs must be a list of {len(tokens)} dicts, got {_describe(tops)}",
+            field="top_logprobs",
+        )
+    return [
+        {"token": token, "logprob": value, "bytes": None, "top_logprobs": _legacy_top(top)}
+        for token, value, top in zip(tokens, values, tops)
+    ]
+
+
+def _legacy_top(top: Any) -> list[dict[str, Any]]:
+    # Keyed by token string: two alternatives with the same spelling arrive as one.
+    if not top:
+        return []
+    return [{"token": token, "logprob": value, "bytes": None} for token, value in top.items()]
+
+
+# -- OpenAI Responses API ----------------------------------------------------------------------
+
+
+def _from_responses_item(obj: Any, kind: str, opts: _Options) -> Extracted:
+    _single(opts, "a Responses API payload")
+    if kind == "output_text":
+        return _from_output_text(obj, opts, "", "responses.output_text")
+    if kind == "message":
+        return _from_response_items([obj], opts, "", "responses.message")
+    if kind == "response.output_text.delta":
+        records = _records_list(_get(obj, "logprobs"), "logprobs")
+        text = _str_or_none(_get(obj, "delta"))
+        if records is None or (not records and text):
+            return _nothing(text, opts, "responses.delta", _RESPONSES_HOW, "logprobs is empty")
+        return Extracted(records, text, "responses.delta")
+    if kind == "response.output_text.done":
+        return _from_output_text(obj, opts, "", "responses.done")
+    if kind in _RESPONSE_EVENTS and _has(obj, "response"):
+        return _from_response(_get(obj, "response"), opts, "response.output", "responses.response")
+    return Extracted([], None, "responses.event")
+
+
+_RESPONSES_HOW: Final = 'include=["message.output_text.logprobs"]'
+
+
+def _from_response(response: Any, opts: _Options, path: str, shape: str) -> Extracted:
+    output = _get(response, "output")
+    if not isinstance(output, (list, tuple)):
+        raise InputError(f"{path} must be a list, got {_describe(output)}", field="output")
+    return _from_response_items(output, opts, path, shape)
+
+
+def _from_response_items(items: Sequence[Any], opts: _Options, path: str, shape: str) -> Extracted:
+    # Like the SDK's ``Response.output_text``: every output_text part of every message, in order.
+    records: list[Any] = []
+    texts: list[str] = []
+    for i, item in enumerate(items):
+        if _get(item, "type") != "message":
+            continue  # reasoning, tool calls: no text tokens
+        item_path = f"{path}[{i}].content" if path else "content"
+        for j, part in enumerate(_get(item, "content") or ()):
+            if _get(part, "type") == "output_text":
+                found = _records_list(_get(part, "logprobs"), f"{item_path}[{j}].logprobs")
+                records.extend(found or ())
+                texts.append(_get(part, "text") or "")
+    text = "".join(texts) if texts else None
+    if not records and text:
+        return _nothing(text, opts, shape, _RESPONSES_HOW, "every output_text has empty logprobs")
+    return Extracted(records, text, shape)
+
+
+def _from_output_text(part: Any, opts: _Options, path: str, shape: str) -> Extracted:
+    records = _records_list(_get(part, "logprobs"), f"{path}logprobs")
+    text = _str_or_none(_get(part, "text"))
+    if not records and text:
+        return _nothing(text, opts, shape, _RESPONSES_HOW, "logprobs is empty")
+    return Extracted(records or [], text, shape)
+
+
+# -- llama.cpp, Ollama, Gemini, TGI ------------------------------------------------------------
+
+
+def _from_llamacpp(rows: Any, path: str, text: str | None) -> Extracted:
+    if not isinstance(rows, (list, tuple)):
+        raise InputError(f"{path} must be a list, got {_describe(rows)}", field=path)
+    if not rows:
+        return Extracted([], text, "llamacpp.completion")
+    first = rows[0]
+    if is_token_record(first):  # {id, token, bytes, logprob, top_logprobs}: already records
+        return Extracted(list(rows), text, "llamacpp.completion")
+    if _has(first, "probs"):
+        return Extracted(_llamacpp_legacy(rows, path), text, "llamacpp.legacy")
+    # post_sampling_probs: {id, token, bytes, prob, top_probs: [{id, token, bytes, prob}]}
+    records: list[Any] = []
+    for i, row in enumerate(rows):
+        at = f"{path}[{i}]"
+        tops = _get(row, "top_probs") or ()
+        records.append(
+            {
+                "token": _need(row, "token", at, i),
+                "logprob": _log(_need(row, "prob", at, i), f"{at}.prob", i),
+                "bytes": _get(row, "bytes"),
+                "top_logprobs": [
+                    {
+                        "token": _need(alt, "token", f"{at}.top_probs[{k}]", i),
+                        "logprob": _log(_need(alt, "prob", f"{at}.top_probs[{k}]", i), at, i),
+                        "bytes": _get(alt, "bytes"),
+                    }
+                    for k, alt in enumerate(tops)
+                ],
+            }
+        )
+    return Extracted(records, text, "llamacpp.completion")
+
+
+def _llamacpp_legacy(rows: Sequence[Any], path: str) -> list[Any]:
+    # 2023 servers: {content: chosen token, probs: [{tok_str, prob}]} (top n_probs only).
+    records: list[Any] = []
+    for i, row in enumerate(rows):
+        at = f"{path}[{i}]"
+        token = _need(row, "content", at, i)
+        alternatives = [
+            {
+                "token": _need(alt, "tok_str", f"{at}.probs[{k}]", i),
+                "logprob": _log(_need(alt, "prob", f"{at}.probs[{k}]", i), at, i),
+                "bytes": _llamacpp_byte(_get(alt, "tok_str")),
+            }
+            for k, alt in enumerate(_get(row, "probs") or ())
+        ]
+        chosen = next((a["logprob"] for a in alternatives if a["token"] == token), None)
+        if chosen is None:
+            raise InputError(
+                f"{at}: the chosen token {token!r:.40} is not among its probs, so its logprob is "
+                "unknown (this old llama.cpp shape lists only the top n_probs; raise n_probs)",
+                token=i,
+                field="logprob",
+            )
+        records.append(
+            {
+                "token": token,
+                "logprob": chosen,
+                "bytes": _llamacpp_byte(token),
+                "top_logprobs": alternatives,
+            }
+        )
+    return records
+
+
+def _llamacpp_byte(token: Any) -> list[int] | None:
+    """``[0xNN]`` for old llama.cpp's ``"byte: \\xNN"`` (one partial byte), else None."""
+    if isinstance(token, str) and token.startswith(_LLAMACPP_BYTE_PREFIX):
+        try:
+            return [int(token[len(_LLAMACPP_BYTE_PREFIX) :], 16)]
+        except ValueError:
+            return None
+    return None
+
+
+def _from_ollama(obj: Any, opts: _Options) -> Extracted:
+    _single(opts, "an Ollama response")
+    text = _get(obj, "response", _MISSING)
+    if text is _MISSING:
+        text = _get(_get(obj, "message"), "content")
+    text = _str_or_none(text)
+    records = _records_list(_get(obj, "logprobs"), "logprobs")
+    if records is None:
+        return _nothing(text, opts, "ollama", '"logprobs": true', "no logprobs")
+    return Extracted(records, text, "ollama")
+
+
+def _from_gemini(obj: Any, opts: _Options) -> Extracted:
+    candidates = _get(obj, "candidates")
+    if not isinstance(candidates, (list, tuple)):
+        raise InputError(f"candidates must be a list, got {_describe(candidates)}")
+    _check_choice(opts.choice, len(candidates), "this response (candidates)")
+    candidate = candidates[opts.choice]
+    path = f"candidates[{opts.choice}]"
+    parts = _get(_get(candidate, "content"), "parts") or ()
+    texts = [_get(p, "text") for p in parts if not _get(p, "thought")]
+    text = "".join(t for t in texts if isinstance(t, str)) if parts else None
+    result = _get2(candidate, "logprobsResult", "logprobs_result")
+    chosen = _get2(result, "chosenCandidates", "chosen_candidates")
+    if chosen is None:
+        how = "generationConfig.responseLogprobs=true (and logprobs=N)"
+        return _nothing(text, opts, "gemini", how, f"{path}.logprobsResult is missing")
+    tops = _get2(result, "topCandidates", "top_candidates")
+    return Extracted(_from_gemini_tokens(chosen, tops, f"{path}.logprobsResult"), text, "gemini")
+
+
+def _from_gemini_tokens(chosen: Sequence[Any], tops: Any, path: str) -> list[Any]:
+    tops = tops or ()
+
+    def alternatives(i: int) -> list[dict[str, Any]]:
+        if i >= len(tops):
+            return []
+        return [_gemini_record(c) for c in _get(tops[i], "candidates") or ()]
+
+    records = []
+    for i, candidate in enumerate(chosen):
+        record = _gemini_record(candidate)
+        record["top_logprobs"] = alternatives(i)
+        records.append(record)
+    return records
+
+
+def _gemini_record(candidate: Any) -> dict[str, Any]:
+    # Proto3 JSON leaves out fields at their default, so a certain token (log probability 0.0)
+    # arrives without ``logProbability`` and an empty token without ``token``.
+    value = _get2(candidate, "logProbability", "log_probability")
+    token = _get(candidate, "token")
+    return {
+        "token": "" if token is None else token,
+        "logprob": 0.0 if value is None else value,
+        "bytes": None,
+    }
+
+
+def _from_tgi(obj: Any, opts: _Options) -> Extracted:
+    _single(opts, "a TGI response")
+    text = _str_or_none(_get(obj, "generated_text"))
+    details = _get(obj, "details")
+    if _get(details, "tokens") is None:  # a stream event (its last one has details, no tokens)
+        token = _get(obj, "token")
+        if token is None:
+            return _nothing(text, opts, "tgi", '"details": true', "details.tokens is missing")
+        top = _get(obj, "top_tokens")
+        records = _from_tgi_tokens([token], [top] if top else None, "token")
+        delta = "" if _get(token, "special") else _str_or_none(_get(token, "text"))
+        return Extracted(records, delta, "tgi.stream")
+    tokens = _get(details, "tokens")
+    if not isinstance(tokens, (list, tuple)):
+        raise InputError(f"details.tokens must be a list, got {_describe(tokens)}")
+    return Extracted(
+        _from_tgi_tokens(tokens, _get(details, "top_tokens"), "details.tokens"), text, "tgi"
+    )
+
+
+def _from_tgi_tokens(tokens: Sequence[Any], tops: Any, path: str) -> list[Any]:
+    # Special tokens (EOS) are left out of generated_text, so they carry no bytes.
+    tops = tops or ()
+    records = []
+    for i, token in enumerate(tokens):
+        at = f"{path}[{i}]"
+        alternatives = tops[i] if i < len(tops) and tops[i] else ()
+        records.append(
+            {
+                "token": _need(token, "text", at, i),
+                "logprob": _get(token, "logprob"),
+                "bytes": [] if _get(token, "special") else None,
+                "top_logprobs": [
+                    {
+                        "token": _get(alt, "text"),
+                        "logprob": _get(alt, "logprob"),
+                        "bytes": [] if _get(alt, "special") else None,
+                    }
+                    for alt in alternatives
+                ],
+            }
+        )
+    return records
+
+
+# -- LangChain (duck-typed: this module never imports it) --------------------------------------
+
+
+def _from_langchain_message(message: Any, opts: _Options, shape: str) -> Extracted:
+    _single(opts, "a LangChain message")
+    metadata = _get(message, "response_metadata") or {}
+    return _langchain_found(_get(metadata, "logprobs"), message, None, opts, shape)
+
+
+def _from_langchain_generation(generation: Any, opts: _Options) -> Extracted:
+    _single(opts, "a LangChain generation")
+    info = _get(generation, "generation_info") or {}
+    message = _get(generation, "message")
+    logprobs = _get(info, "logprobs")
+    if logprobs is None and message is not None:
+        logprobs = _get(_get(message, "response_metadata") or {}, "logprobs")
+    return _langchain_found(
+        logprobs, message, _get(generation, "text"), opts, "langchain.generation"
+    )
+
+
+def _langchain_found(
+    logprobs: Any, message: Any, fallback: Any, opts: _Options, shape: str
+) -> Extracted:
+    records, _, used = _pick_channel(logprobs, opts.channel, 'response_metadata["logprobs"].')
+    content = _get(message, "content") if message is not None else None
+    if used == "refusal":
+        text = _get(_get(message, "additional_kwargs") or {}, "refusal")
+    else:
+        text = content if isinstance(content, str) else fallback
+    text = _str_or_none(text)
+    if records is None:
+        return _nothing(
+            text,
+            opts,
+            shape,
+            "logprobs=True (in the ChatOpenAI constructor)",
+            'response_metadata["logprobs"] is missing or null',
+        )
+    return Extracted(records, text, shape)
+
+
+def _from_langchain_result(result: Any, opts: _Options) -> Extracted:
+    generations = _get(result, "generations")
+    if not isinstance(generations, (list, tuple)) or not generations:
+        raise InputError(f"generations must be a non-empty list, got {_describe(generations)}")
+    if not isinstance(generations[0], (list, tuple)):  # ChatResult: one list of generations
+        found = _from_list(generations, opts, "generations")
+        return Extracted(found.records, found.text, "langchain.llm_result")
+    if len(generations) != 1:
+        raise InputError(
+            f"this LLMResult holds the results of {len(generations)} prompts; pick one with "
+            "extract(result.generations[i], choice=j)",
+            field="generations",
+        )
+    inner = generations[0]
+    _check_choice(opts.choice, len(inner), "this LLMResult (generations[0])")
+    found = _from_langchain_generation(inner[opts.choice], _first(opts))
+    return Extracted(found.records, found.text, "langchain.llm_result")
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _get2(obj: Any, camel: str, snake: str) -> Any:
+    """A field under its REST (camelCase) or SDK (snake_case) name."""
+    value = _get(obj, camel)
+    return _get(obj, snake) if value is None else value
+
+
+def _has(obj: Any, name: str) -> bool:
+    if isinstance(obj, Mapping):
+        return name in obj
+    return hasattr(obj, name)
+
+
+def _need(obj: Any, name: str, path: str, index: int) -> Any:
+    value = _get(obj, name, _MISSING)
+    if value is _MISSING or value is None:
+        raise InputError(f"{path}.{name} is missing (in {_describe(obj)})", token=index, field=name)
+    return value
+
+
+def _log(prob: Any, path: str, index: int) -> float:
+    if isinstance(prob, bool) or not isinstance(prob, (int, float)) or not 0.0 <= prob <= 1.0:
+        raise InputError(
+            f"{path}: probability must be a number in [0, 1], got {prob!r:.40}",
+            token=index,
+            field="prob",
+        )
+    return math.log(prob) if prob > 0.0 else -math.inf
+
+
+def _records_list(value: Any, path: str) -> list[Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return list(value)  # a new list (C-level copy), never converted record by record
+    if isinstance(value, tuple):
+        return list(value)
+    raise InputError(f"{path} must be a list of token records, got {_describe(value)}")
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _nothing(text: str | None, opts: _Options, shape: str, how: str, where: str = "") -> Extracted:
+    """No logprobs in the container: empty records, or an error telling how to request them."""
+    if opts.allow_empty or not text:
+        return Extracted([], text, shape)
+    raise InputError(
+        f"no logprobs in this response ({shape}{': ' + where if where else ''}): request {how}",
+        field="logprobs",
+    )
+
+
+def _first(opts: _Options) -> _Options:
+    """The options for the one output a choice was picked from."""
+    return _Options(0, opts.channel, opts.allow_empty)
+
+
+def _single(opts: _Options, what: str) -> None:
+    if opts.choice:
+        raise InputError(
+            f"choice={opts.choice} but {what} holds a single output; choice picks among the "
+            "choices of a response made with n > 1",
+            field="choice",
+        )
+
+
+def _check_choice(choice: int, count: int, what: str) -> None:
+    if choice >= count:
+        has = f"{count} choice{'' if count == 1 else 's'} (0-{count - 1})" if count else "none"
+        raise InputError(f"choice={choice} is out of range: {what} has {has}", field="choice")
+
+
+def _describe(obj: Any) -> str:
+    if isinstance(obj, Mapping):
+        keys = list(obj)
+        shown = ", ".join(map(repr, keys[:12])) + (", …" if len(keys) > 12 else "")
+        return f"a {type(obj).__name__} with keys [{shown}]"
+    if obj is None or isinstance(obj, (str, bytes, int, float, list, tuple)):
+        return f"{type(obj).__name__} {obj!r:.60}"
+    fields = getattr(type(obj), "model_fields", None) or getattr(obj, "__dict__", None) or {}
+    names = [n for n in fields if not n.startswith("_")]
+    shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+    return f"a {type(obj).__name__} object" + (f" with attributes [{shown}]" if names else "")
+
+
+def _unknown(obj: Any) -> InputError:
+    return InputError(f"cannot find token logprobs in {_describe(obj)}; expected {_ACCEPTED}")
