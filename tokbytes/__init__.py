@@ -13,6 +13,9 @@ from .decoded import decode as decode
 from .errors import DecodeError as DecodeError
 from .errors import InputError as InputError
 from .errors import TokbytesError as TokbytesError
+from .json_fields import JsonError as JsonError
+from .json_fields import JsonField as JsonField
+from .json_fields import field_alternatives as field_alternatives
 from .records import Alternative as Alternative
 from .records import Problem as Problem
 from .records import Token as Token
@@ -29,6 +32,8 @@ __all__ = [
     "Decoded",
     "Extracted",
     "InputError",
+    "JsonError",
+    "JsonField",
     "Problem",
     "TokbytesError",
     "Token",
@@ -38,4 +43,5 @@ __all__ = [
     "__version__",
     "decode",
     "extract",
+    "field_alternatives",
 ]
