@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.shared_data import require_shared
+import tokbytes
 from tokbytes.errors import InputError
 from tokbytes.sources import Extracted, extract, is_token_record
 
@@ -721,3 +722,38 @@ def test_missing_fields_name_their_path() -> None:
 
 def test_recordings_dir_exists_or_skips() -> None:
     assert Path(require_shared("recordings")).is_dir()
+
+
+# -- a whole stream saved as a list -----------------------------------------------------------
+
+
+def test_a_list_of_stream_chunks_is_one_stream() -> None:
+    from hypothesis import given, settings
+
+    from tokbytes.strategies import payloads
+
+    @settings(max_examples=40, deadline=None)
+    @given(payloads(shape="chunks"))
+    def check(payload) -> None:  # type: ignore[no-untyped-def]
+        found = extract(payload.data)
+        assert found.shape == "stream:openai.chunk" or not payload.tokens
+        assert [r["bytes"] for r in found.records] == [t["bytes"] for t in payload.tokens]
+        assert tokbytes.decode(payload.data).text == payload.text
+
+    check()
+
+
+def test_real_sse_stream_as_sdk_chunks_decodes() -> None:
+    chunk_type = pytest.importorskip("openai.types.chat").ChatCompletionChunk
+    path = require_shared("recordings/openai-python/gpt4o_stream_content_logprobs_Foo.sse")
+    lines = [line[6:] for line in path.read_text().splitlines() if line.startswith("data: {")]
+    chunks = [chunk_type.model_validate(json.loads(line)) for line in lines]
+    doc = tokbytes.decode(chunks)
+    assert doc.text == doc.reported_text == "Foo!"
+
+
+def test_a_list_of_whole_completions_is_not_a_stream() -> None:
+    completion = {"object": "chat.completion", "choices": [{"index": 0, "message": {"content": "a"},
+                  "logprobs": {"content": [{"token": "a", "bytes": [97], "logprob": -0.1}]}}]}
+    with pytest.raises(tokbytes.InputError, match="is not a list of token records"):
+        extract([completion, completion])

@@ -217,6 +217,8 @@ def _from_list(seq: Sequence[Any], opts: _Options, path: str) -> Extracted:
         # LangChain ``result.generations[i]``: one generation per choice.
         _check_choice(opts.choice, len(seq), "this list of generations")
         return _from_langchain_generation(seq[opts.choice], _first(opts))
+    if _is_stream_event(first):
+        return _from_stream(seq, opts)
     if _has(first, "prob") or _has(first, "probs"):
         _single(opts, "llama.cpp completion_probabilities")
         return _from_llamacpp(seq, path or "completion_probabilities", None)
@@ -230,6 +232,50 @@ def _from_list(seq: Sequence[Any], opts: _Options, path: str) -> Extracted:
         f"{path or 'input'}: a list whose first item is {_describe(first)} is not a list of token "
         f"records (mappings or objects with 'token' and 'logprob'); expected {_ACCEPTED}"
     )
+
+
+# Shapes of one piece of a stream; a list of them is the whole stream, concatenated in order.
+_STREAM_SHAPES = frozenset(
+    {"openai.chunk", "responses.delta", "langchain.message", "llamacpp.completion", "ollama",
+     "tgi.stream"}
+)
+# Responses events that repeat the tokens the deltas already carried.
+_STREAM_REPEATS = frozenset({"responses.done", "responses.event", "responses.response",
+                             "responses.output_text", "responses.message"})
+
+
+def _is_stream_event(x: Any) -> bool:
+    """A chunk or event of a stream (not a token record): chat chunk, Responses event, …"""
+    if is_token_record(x) or x is None or isinstance(x, (str, bytes, int, float, list, tuple)):
+        return False
+    choices = _get(x, "choices")
+    return (
+        _get(x, "object") == "chat.completion.chunk"
+        or (isinstance(choices, Sequence) and bool(choices) and _has(choices[0], "delta"))
+        or (isinstance(_get(x, "type"), str) and str(_get(x, "type")).startswith("response."))
+        or (_has(x, "response_metadata") and type(x).__name__.endswith("Chunk"))
+    )
+
+
+def _from_stream(seq: Sequence[Any], opts: _Options) -> Extracted:
+    """A whole stream saved as a list (``list(client.chat.completions.create(stream=True))``)."""
+    pieces = []
+    for position, item in enumerate(seq):
+        found = _extract(item, _Options(opts.choice, opts.channel, True))
+        if found.shape not in _STREAM_SHAPES | _STREAM_REPEATS:
+            raise InputError(
+                f"input[{position}]: a stream list holds chunks or events, got {found.shape} "
+                f"({_describe(item)})"
+            )
+        pieces.append(found)
+    if any(p.shape == "responses.delta" for p in pieces):
+        pieces = [p for p in pieces if p.shape not in _STREAM_REPEATS]
+    records = [r for p in pieces for r in p.records]
+    texts = [p.text for p in pieces if p.text is not None]
+    shapes = sorted({p.shape for p in pieces if p.records} or {pieces[0].shape})
+    if not records and not opts.allow_empty and not texts:
+        raise InputError("this stream carries no logprobs: request logprobs=True")
+    return Extracted(records, "".join(texts) if texts else None, "stream:" + "+".join(shapes))
 
 
 # -- OpenAI chat and legacy completions --------------------------------------------------------
