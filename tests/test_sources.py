@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.shared_data import require_shared
 import tokbytes
+from tests.shared_data import require_shared
 from tokbytes.errors import InputError
 from tokbytes.sources import Extracted, extract, is_token_record
 
