@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from tokbytes.strategies import payloads as tb_payloads
+
 ATOMS = [
     "a",
     "Z",
@@ -92,9 +94,34 @@ def records(parts: list[bytes], lps: list[float]) -> list[dict[str, object]]:
     ]
 
 
-@st.composite
-def payloads(draw: st.DrawFn, *, allow_empty: bool = False) -> tuple[str, list[bytes], list[float]]:
-    text = draw(texts)
-    parts = draw(splits(text.encode("utf-8", "surrogatepass"), allow_empty=allow_empty))
-    lps = draw(st.lists(logprobs, min_size=len(parts), max_size=len(parts)))
-    return text, parts, lps
+def payloads(
+    *, allow_empty: bool = False
+) -> st.SearchStrategy[tuple[str, list[bytes], list[float]]]:
+    """(text, token bytes, logprobs) drawn from the public ``tokbytes.strategies.payloads()``.
+
+    The project's own property tests use the strategies users import; ``allow_empty`` adds a few
+    tokens with no bytes (vLLM-style fragments).
+    """
+    drawn = tb_payloads(top_logprobs=0).map(
+        lambda p: (p.text, [bytes(t["bytes"]) for t in p.tokens], [t["logprob"] for t in p.tokens])
+    )
+    if not allow_empty:
+        return drawn
+    return drawn.flatmap(_with_empty_tokens)
+
+
+def _with_empty_tokens(
+    case: tuple[str, list[bytes], list[float]],
+) -> st.SearchStrategy[tuple[str, list[bytes], list[float]]]:
+    text, parts, lps = case
+
+    @st.composite
+    def insert(draw: st.DrawFn) -> tuple[str, list[bytes], list[float]]:
+        new_parts, new_lps = list(parts), list(lps)
+        for _ in range(draw(st.integers(0, 2))):
+            at = draw(st.integers(0, len(new_parts)))
+            new_parts.insert(at, b"")
+            new_lps.insert(at, draw(logprobs))
+        return text, new_parts, new_lps
+
+    return insert()
