@@ -22,6 +22,9 @@ from .records import Token as Token
 from .records import Unit as Unit
 from .sources import Extracted as Extracted
 from .sources import extract as extract
+from .stream import StreamDecoder as StreamDecoder
+from .stream import astream_units as astream_units
+from .stream import stream_units as stream_units
 from .units import UnitSequence as UnitSequence
 
 __version__ = "0.1.0"
@@ -35,13 +38,16 @@ __all__ = [
     "JsonError",
     "JsonField",
     "Problem",
+    "StreamDecoder",
     "TokbytesError",
     "Token",
     "TokenSequence",
     "Unit",
     "UnitSequence",
     "__version__",
+    "astream_units",
     "decode",
     "extract",
     "field_alternatives",
+    "stream_units",
 ]

@@ -1,0 +1,724 @@
+"""Streaming: finished characters, graphemes and words while the tokens of a stream arrive.
+
+:class:`StreamDecoder` is an incremental decoder in the shape of ``codecs.IncrementalDecoder``:
+:meth:`~StreamDecoder.feed` takes the next token records (or a stream chunk holding them) and
+returns the units that nothing later can change; :meth:`~StreamDecoder.close` flushes the rest.
+Over a whole stream the units are exactly those of :func:`tokbytes.decode` at the same level
+(same text, offsets, token indices, scores and problems), whatever the chunking.
+
+How it stays equal to batch, cheaply:
+
+* The decoder keeps a *window*: the tokens from the one holding the first byte not yet in an
+  emitted unit (the *frontier*) to the last one fed. Each feed aligns that window with the batch
+  code (:func:`~tokbytes.alignment.align_parts` with ``token_base``/``byte_base``/``char_base``)
+  and builds units with :func:`~tokbytes.units.build_units` (for a few units, the same
+  expressions one unit at a time: ``build_units`` is made for large batches), so scores are
+  computed as ``decode`` computes them. Bytes of the window's first token that lie before the
+  frontier, and the bytes of a character still incomplete at the end, are stood in for by NUL
+  placeholders: token lengths (which split attribution divides by) stay exact and the text
+  decodes as the same bytes do inside the whole output. A window that is one whole token of
+  valid UTF-8 at the character level takes a direct path (one token at a time is the common
+  stream).
+* Boundaries come from the batch segmenters over the pending text only: characters end with
+  their last byte; a grapheme boundary is final once the character after it has arrived
+  (``grapheme_bounds`` from a certain boundary gives the batch result, since every ``\\X`` rule
+  that looks back stops at a boundary); a word boundary is final once two characters other than
+  Extend/Format/ZWJ follow it (``regex`` ``(?w)\\b`` looks at most two characters ahead). Word
+  scans start a little before the frontier (:func:`_word_context`) because ``regex`` looks back
+  past Extend characters, two characters behind and over regional-indicator runs.
+
+Memory is the window plus the emitted text: tokens behind the frontier are dropped, unless
+``keep_history=True``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate, compress, repeat
+from operator import add, ne, sub
+from typing import Any
+
+import regex
+
+from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, read_records
+from .errors import InputError
+from .records import Problem, Unit
+from .units import _WORD_BOUNDARY as _WORD_BOUNDARY  # the pattern batch words use
+from .units import (
+    LEVELS,
+    Attribution,
+    Level,
+    build_units,
+    grapheme_bounds,
+    word_denominators,
+)
+from .units import _split_scores as _split_scores  # split scores: the batch code itself
+
+__all__ = ["StreamDecoder", "astream_units", "stream_units"]
+
+# UAX #29 WB4: characters word rules look through. A word boundary is final once two other
+# characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
+_LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
+_REGIONAL = regex.compile(r"\p{WB=Regional_Indicator}")
+# Allowed second bytes of a UTF-8 sequence by lead byte (Unicode Table 3-7); others 80-BF.
+_SECOND_BYTE = {0xE0: (0xA0, 0xBF), 0xED: (0x80, 0x9F), 0xF0: (0x90, 0xBF), 0xF4: (0x80, 0x8F)}
+# Up to this many units per feed are built one by one (build_units has a fixed cost of ~12 us,
+# worth paying for the large batches a chunk of many tokens brings).
+_FEW = 16
+
+
+class StreamDecoder:
+    """Turn a stream of token records into finished units, exactly as :func:`tokbytes.decode`.
+
+    ``level`` is ``"char"``, ``"grapheme"`` or ``"word"``; ``errors`` and ``attribution`` mean
+    what they mean for :func:`tokbytes.decode`; ``choice`` and ``channel`` pick the records out of
+    stream chunks (see :func:`tokbytes.extract`). With ``keep_history=True`` every record fed is
+    kept in :attr:`records` (for a final :func:`tokbytes.decode`); otherwise memory is bounded by
+    what is pending.
+
+    A unit is returned by the first :meth:`feed` after which nothing can change it: a character
+    with its last byte; a grapheme with the next character; a word once two characters that are
+    not Extend/Format/ZWJ follow it (``3`` ``.`` ``14`` and ``don`` ``'`` ``t`` need that
+    lookahead). With ``attribution="split"`` a word also waits until every token it touches is
+    fully segmented (its score divides by each token's in-word bytes).
+
+    >>> dec = StreamDecoder("word")
+    >>> [w.text for w in dec.feed({"token": "Hi", "bytes": [72, 105], "logprob": -0.5})]
+    []
+    >>> [w.text for w in dec.feed([{"token": " \\\\xec\\\\x84", "bytes": [32, 236, 132], "logprob": -1.0},
+    ...                            {"token": "\\\\x9c", "bytes": [156], "logprob": -0.25}])]
+    ['Hi']
+    >>> [(w.text, w.tokens, w.logprob) for w in dec.close()]
+    [('서', (1, 2), -1.25)]
+    >>> dec.text
+    'Hi 서'
+    """
+
+    __slots__ = (
+        "_attribution",
+        "_byte_base",
+        "_carried",
+        "_channel",
+        "_char_base",
+        "_choice",
+        "_closed",
+        "_context",
+        "_done",
+        "_empty",
+        "_errors",
+        "_history",
+        "_inferred",
+        "_invalid",
+        "_level",
+        "_logprobs",
+        "_parts",
+        "_recent",
+        "_reported_bytes",
+        "_reported_tokens",
+        "_seen",
+        "_text",
+        "_token_base",
+    )
+
+    def __init__(
+        self,
+        level: Level = "char",
+        *,
+        errors: Errors = "strict",
+        attribution: Attribution = "cover",
+        keep_history: bool = False,
+        choice: int = 0,
+        channel: str = "content",
+    ) -> None:
+        if level not in LEVELS:
+            raise InputError(
+                f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r:.40}"
+            )
+        if errors not in ("strict", "replace"):
+            raise InputError(f"errors must be 'strict' or 'replace', got {errors!r:.40}")
+        if attribution not in ("cover", "split"):
+            raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r:.40}")
+        if type(choice) is not int or choice < 0:
+            raise InputError(f"choice must be an int >= 0, got {choice!r:.40}", field="choice")
+        if channel not in ("content", "refusal", "auto"):
+            raise InputError(
+                f"channel must be 'content', 'refusal' or 'auto', got {channel!r:.40}",
+                field="channel",
+            )
+        self._level: Level = level
+        self._errors: Errors = errors
+        self._attribution: Attribution = attribution
+        self._choice = choice
+        self._channel = channel
+        self._history: list[Any] | None = [] if keep_history else None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything fed: start a new stream (keeps the options)."""
+        #: Window: bytes and logprobs of the tokens from the one holding the frontier byte on.
+        self._parts: list[bytes] = []
+        self._logprobs: list[float] = []
+        self._token_base = 0  # global index of _parts[0]
+        self._byte_base = 0  # global byte offset of _parts[0]
+        self._done = 0  # bytes of _parts[0] before the frontier (already in emitted units)
+        self._char_base = 0  # global character index of the frontier
+        self._context = ""  # text before the frontier that word rules may look back at
+        self._carried = 0  # split words: in-word bytes of _parts[0] before the frontier
+        self._text: list[str] = []  # finalized text, in pieces (joined on demand) ...
+        self._recent: list[str] = []  # ... and the latest small pieces
+        self._inferred: list[Problem] = []  # problems in batch order: bytes inferred, ...
+        self._invalid: list[Problem] = []  # ... invalid or truncated UTF-8, ...
+        self._empty: list[Problem] = []  # ... tokens without bytes
+        self._reported_bytes = 0  # invalid-UTF-8 problems are recorded up to this byte
+        self._reported_tokens = 0  # empty-token problems are recorded up to this token
+        self._seen = 0
+        self._closed = False
+        if self._history is not None:
+            self._history = []
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def feed(self, x: Any) -> list[Unit]:
+        """Add token records and return the units they finish, in text order.
+
+        ``x`` is one token record, a list of them, a stream chunk (an OpenAI
+        ``chat.completion.chunk`` dict or SDK ``ChatCompletionChunk``, a LangChain
+        ``AIMessageChunk``, any container :func:`tokbytes.extract` knows). A chunk without
+        logprobs (role, finish or usage chunk) adds nothing and returns ``[]``.
+
+        Raises :class:`~tokbytes.DecodeError` (``errors="strict"``) as soon as the bytes cannot be
+        UTF-8, with the message :func:`tokbytes.decode` gives; the decoder is then closed.
+        """
+        if self._closed:
+            raise InputError(
+                "feed() after close(): this StreamDecoder is closed; call reset() to decode "
+                "another stream"
+            )
+        if type(x) is dict and "logprob" in x:  # one OpenAI-style record: the common case
+            raw, logprob = x.get("bytes"), x["logprob"]
+            # Plain values only (bytes() rejects non-ints and values outside 0-255); anything
+            # else goes through read_records, which names the token and the field.
+            if type(raw) is list and type(logprob) is float and logprob <= LOGPROB_TOLERANCE:
+                try:
+                    data = bytes(raw)
+                except (TypeError, ValueError):
+                    pass
+                else:
+                    if self._history is not None:
+                        self._history.append(x)
+                    self._seen += 1
+                    self._parts.append(data)
+                    self._logprobs.append(logprob)
+                    return self._advance(final=False)
+        records = self._records_of(x)
+        if not records:
+            return []
+        parts, logprobs, _, problems = read_records(records, first_index=self._seen)
+        if self._history is not None:
+            self._history.extend(records)
+        self._seen += len(parts)
+        self._inferred.extend(problems)
+        self._parts.extend(parts)
+        self._logprobs.extend(logprobs)
+        return self._advance(final=False)
+
+    def close(self) -> list[Unit]:
+        """Flush: the units still pending, with ``errors`` applied to a cut-off last character.
+
+        With ``errors="strict"`` a stream that ends inside a character raises
+        :class:`~tokbytes.DecodeError` (the message :func:`tokbytes.decode` gives); with
+        ``"replace"`` the bytes become one U+FFFD unit and a ``"truncated"`` problem. Closing
+        twice returns ``[]``.
+        """
+        if self._closed:
+            return []
+        self._closed = True
+        return self._advance(final=True)
+
+    def _records_of(self, x: Any) -> Sequence[Any]:
+        if isinstance(x, Mapping):
+            if "logprob" in x:
+                return (x,)
+        elif isinstance(x, (list, tuple)):
+            # A list of records, possibly malformed (as decode() tells them: read_records then
+            # names the bad token and field), or a list extract() knows.
+            if not x:
+                return ()
+            first = x[0]
+            if isinstance(first, Mapping):
+                if "token" in first or "bytes" in first:
+                    return x
+            elif hasattr(first, "logprob") and (hasattr(first, "token") or hasattr(first, "bytes")):
+                return x
+        elif hasattr(x, "logprob") and not hasattr(x, "choices"):
+            return (x,)
+        from .sources import extract
+
+        return extract(x, choice=self._choice, channel=self._channel, allow_empty=True).records
+
+    # -- the window ----------------------------------------------------------------------------
+
+    def _advance(self, *, final: bool) -> list[Unit]:
+        parts = self._parts
+        if not parts:
+            return []
+        done = self._done
+        held = 0 if final else _held_back(parts, done)
+        if len(parts) == 1 and not done and not held and self._level == "char":
+            units = self._one_token_chars(parts[0])
+            if units is not None:
+                return units
+        window = parts
+        if done:
+            window = [b"\0" * done + parts[0][done:], *parts[1:]]
+        if held:
+            window = _blank_tail(window, held)
+        try:
+            al = align_parts(
+                window,
+                self._logprobs,
+                errors=self._errors,
+                token_base=self._token_base,
+                byte_base=self._byte_base,
+                char_base=self._char_base - done,
+            )
+        except Exception:
+            self._closed = True
+            raise
+        self._record_problems(al)
+        text = al.text
+        real = text[done : len(text) - held]  # the characters after the frontier
+        level = self._level
+        if level == "char":
+            size = len(real)
+            units = _units(
+                al, range(done, done + size), range(done + 1, done + size + 1), self._attribution
+            )
+            return self._move(al, size, real, units)
+        if level == "grapheme":
+            bounds = grapheme_bounds(real)
+            if not final:  # the last cluster may still grow
+                bounds = bounds[:-1]
+            if len(bounds) < 2:
+                return self._move(al, 0, real, [])
+            local = array("q", [b + done for b in bounds])
+            units = _units(al, local[:-1], local[1:], self._attribution)
+            return self._move(al, bounds[-1], real, units)
+        return self._words(al, real, final)
+
+    def _words(self, al: Alignment, real: str, final: bool) -> list[Unit]:
+        done, context = self._done, self._context
+        bounds = _word_bounds(context, real, final)
+        starts: list[int] = []
+        ends: list[int] = []
+        for a, b in zip(bounds, bounds[1:]):
+            if not real[a:b].isspace():
+                starts.append(a + done)
+                ends.append(b + done)
+        frontier = bounds[-1]
+        denominators = None
+        if self._attribution == "split" and starts:
+            denominators = word_denominators(al, starts, ends)
+            denominators[0] += self._carried
+            # A word's score divides by each token's in-word bytes: emit it only once the last
+            # token it touches is fully segmented (ends at or before the last final boundary).
+            limit = al.char_bounds[frontier + done]
+            token_ends, char_bounds = al.token_ends, al.char_bounds
+            keep = len(starts)
+            while keep and token_ends[bisect_left(token_ends, char_bounds[ends[keep - 1]])] > limit:
+                keep -= 1
+            if keep < len(starts):
+                frontier = starts[keep] - done
+                del starts[keep:], ends[keep:]
+        units = _units(al, starts, ends, self._attribution, denominators)
+        if frontier:
+            self._context = _word_context(context + real[: frontier + 1], len(context) + frontier)
+            if self._attribution == "split":
+                self._carry(al, frontier + done, starts, ends)
+        return self._move(al, frontier, real, units)
+
+    def _carry(self, al: Alignment, frontier: int, starts: list[int], ends: list[int]) -> None:
+        """In-word bytes, before the new frontier, of the token that will hold it (split words)."""
+        char_bounds, token_ends = al.char_bounds, al.token_ends
+        byte = char_bounds[frontier]
+        first = bisect_right(token_ends, byte)
+        carried = self._carried if first == 0 else 0
+        if first < len(token_ends):
+            token_start = al.token_start(first)
+            for start, end in zip(reversed(starts), reversed(ends)):
+                if char_bounds[end] <= token_start:
+                    break
+                carried += min(char_bounds[end], byte) - max(char_bounds[start], token_start)
+        self._carried = carried
+
+    def _one_token_chars(self, data: bytes) -> list[Unit] | None:
+        """The characters of a window that is one whole token of valid UTF-8, or None.
+
+        The fields :func:`~tokbytes.units.build_units` gives units inside one token (the same
+        expressions: cover is the token's logprob, split is ``0.0 + logprob * share / whole``),
+        without building an alignment: the per-token cost of streaming one token at a time.
+        """
+        if not data:
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        n, whole = len(text), len(data)
+        j, byte, char = self._token_base, self._byte_base, self._char_base
+        logprob = self._logprobs[0]
+        if n == whole:  # ASCII: one byte per character
+            byte_starts: Iterable[int] = range(byte, byte + n)
+            byte_ends: Iterable[int] = range(byte + 1, byte + n + 1)
+            sizes: Iterable[int] = repeat(1, n)
+        else:
+            sizes = list(map(len, map(str.encode, text)))
+            ends = list(accumulate(sizes, initial=byte))
+            byte_starts, byte_ends = ends[:-1], ends[1:]
+        scores: Iterable[float]
+        if self._attribution == "cover":
+            scores = repeat(logprob, n)
+        else:
+            scores = [0.0 + logprob * size / whole for size in sizes]
+        fields = zip(
+            text,
+            range(char, char + n),
+            range(char + 1, char + n + 1),
+            byte_starts,
+            byte_ends,
+            repeat((j,), n),
+            scores,
+            repeat(None, n),
+        )
+        units: list[Unit] = list(map(tuple.__new__, repeat(Unit), fields))
+        self._keep_text(text)
+        self._parts.clear()
+        self._logprobs.clear()
+        self._token_base = j + 1
+        self._byte_base = byte + whole
+        self._char_base = char + n
+        self._reported_tokens = j + 1
+        return units
+
+    def _move(self, al: Alignment, size: int, real: str, units: list[Unit]) -> list[Unit]:
+        """Move the frontier ``size`` characters on and drop the tokens left behind."""
+        if not size:
+            return units
+        self._keep_text(real[:size])
+        byte = al.char_bounds[self._done + size]  # local byte offset of the new frontier
+        first = bisect_right(al.token_ends, byte)  # the token holding the frontier byte
+        start = al.token_start(first) if first < len(al) else byte
+        if first:
+            del self._parts[:first], self._logprobs[:first]
+            self._token_base += first
+            self._byte_base += start
+        self._done = byte - start
+        self._char_base += size
+        return units
+
+    def _keep_text(self, piece: str) -> None:
+        recent = self._recent
+        recent.append(piece)
+        if len(recent) == 1024:  # one string per 1024 pieces: few objects, each byte copied once
+            self._text.append("".join(recent))
+            recent.clear()
+
+    def _record_problems(self, al: Alignment) -> None:
+        """Keep each problem once: windows overlap, so the same bytes are aligned again."""
+        for problem in al.problems:
+            if problem.kind == "empty_token":
+                if problem.token is not None and problem.token >= self._reported_tokens:
+                    self._empty.append(problem)
+            elif problem.byte_start is not None and problem.byte_start >= self._reported_bytes:
+                self._invalid.append(problem)
+                self._reported_bytes = problem.byte_end or 0
+        self._reported_tokens = al.token_base + len(al)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The finalized text so far: everything before the first pending character.
+
+        For words this includes the whitespace between emitted words. The emitted text is kept
+        (pieces joined on first access); token records are not.
+        """
+        if self._recent:
+            self._text.append("".join(self._recent))
+            self._recent.clear()
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0] if self._text else ""
+
+    @property
+    def pending(self) -> bytes:
+        """The bytes received but not yet in an emitted unit (held back for lookahead)."""
+        return b"".join(self._parts)[self._done :]
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """What was dealt with instead of raising so far, in the order ``decode`` lists them."""
+        return (*self._inferred, *self._invalid, *self._empty)
+
+    @property
+    def tokens_seen(self) -> int:
+        """How many token records have been fed."""
+        return self._seen
+
+    @property
+    def records(self) -> list[Any]:
+        """Every token record fed (``keep_history=True`` only): ``tokbytes.decode(dec.records)``."""
+        if self._history is None:
+            raise InputError("records are only kept with StreamDecoder(..., keep_history=True)")
+        return self._history
+
+    @property
+    def level(self) -> Level:
+        """``"char"``, ``"grapheme"`` or ``"word"``."""
+        return self._level
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self.pending)} bytes pending"
+        return f"<StreamDecoder {self._level}: {self._seen} tokens, {state}>"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _units(
+    al: Alignment,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    attribution: Attribution,
+    denominators: Sequence[int] | None = None,
+) -> list[Unit]:
+    """:func:`~tokbytes.units.build_units`, or the same fields computed directly for a few units.
+
+    The few-units path uses the expressions ``build_units`` uses: tokens from
+    :meth:`Alignment.token_indices`, cover as ``sum`` of the covering tokens' logprobs in order
+    (tokens without bytes count 0.0), split from ``units._split_scores`` itself.
+    """
+    if len(starts) > _FEW:
+        texts = list(al.text[starts[0] : starts[-1] + 1]) if isinstance(starts, range) else None
+        return build_units(al, starts, ends, attribution, texts=texts, denominators=denominators)
+    if not starts:
+        return []
+    bounds, token_ends, logprobs = al.char_bounds, al.token_ends, al.logprobs
+    if len(starts) == 1 and not al.invalid_spans:  # one unit: scalars (e.g. a word per token)
+        start, end = starts[0], ends[0]
+        b0, b1 = bounds[start], bounds[end]
+        first, last = bisect_right(token_ends, b0), bisect_right(token_ends, b1 - 1)
+        if first == last and attribution == "cover":
+            return [
+                tuple.__new__(
+                    Unit,
+                    (
+                        al.text[start:end],
+                        start + al.char_base,
+                        end + al.char_base,
+                        b0 + al.byte_base,
+                        b1 + al.byte_base,
+                        (first + al.token_base,),
+                        logprobs[first],
+                        None,
+                    ),
+                )
+            ]
+    byte_starts = list(map(bounds.__getitem__, starts))
+    byte_ends = list(map(bounds.__getitem__, ends))
+    firsts = list(map(bisect_right, repeat(token_ends), byte_starts))
+    # the token holding each unit's last byte
+    lasts = list(map(bisect_right, repeat(token_ends), map(sub, byte_ends, repeat(1))))
+    base = al.token_base
+    tokens: list[tuple[int, ...]] = [(first + base,) for first in firsts]
+    scores = list(map(logprobs.__getitem__, firsts))
+    if firsts != lasts:
+        for i in compress(range(len(firsts)), map(ne, firsts, lasts)):  # units over several tokens
+            first, stop = firsts[i], lasts[i] + 1
+            tokens[i] = al.token_indices(first, stop)
+            covered = logprobs[first:stop]
+            if al.empty_tokens:  # a token with no bytes covers nothing: 0.0, as in build_units
+                covered = [
+                    lp if token_ends[k] > al.token_start(k) else 0.0
+                    for k, lp in zip(range(first, stop), covered)
+                ]
+            scores[i] = sum(covered)
+    if attribution == "split":
+        stops = [last + 1 for last in lasts]
+        scores = _split_scores(al, byte_starts, byte_ends, firsts, stops, denominators)
+    text = al.text
+    if isinstance(starts, range):
+        texts = list(text[starts.start : starts.stop])
+    else:
+        texts = list(map(text.__getitem__, map(slice, starts, ends)))
+    replaced: Iterable[bytes | None] = repeat(None)
+    if al.invalid_spans:
+        raw = map(al.buffer.__getitem__, map(slice, byte_starts, byte_ends))
+        replaced = [b if b != t.encode() else None for b, t in zip(raw, texts)]
+    char_base, byte_base = al.char_base, al.byte_base
+    fields = zip(
+        texts,
+        map(add, starts, repeat(char_base)),
+        map(add, ends, repeat(char_base)),
+        map(add, byte_starts, repeat(byte_base)),
+        map(add, byte_ends, repeat(byte_base)),
+        tokens,
+        scores,
+        replaced,
+    )
+    return list(map(tuple.__new__, repeat(Unit), fields))
+
+
+def _held_back(parts: list[bytes], done: int) -> int:
+    """How many trailing bytes (after ``done``) begin a character still to be completed.
+
+    Only a valid beginning is held back: ``\\xed\\xa0`` (a surrogate) is invalid at once, as
+    ``bytes.decode`` says when more bytes follow.
+    """
+    last = parts[-1]
+    if last and last[-1] < 0x80:  # ends with ASCII: nothing to hold back
+        return 0
+    tail = b""
+    for part in reversed(parts):
+        tail = part + tail
+        if len(tail) >= 3:
+            break
+    tail = tail[-3:]
+    available = sum(map(len, parts)) - done
+    n = min(len(tail), available)
+    for size in range(1, n + 1):
+        lead = tail[-size]
+        if lead < 0x80:
+            return 0
+        if lead < 0xC0:  # a continuation byte: the lead is further back
+            continue
+        need = 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+        if not 0xC2 <= lead <= 0xF4 or need <= size:
+            return 0
+        if size >= 2:
+            low, high = _SECOND_BYTE.get(lead, (0x80, 0xBF))
+            if not low <= tail[-size + 1] <= high:
+                return 0
+        return size
+    return 0
+
+
+def _blank_tail(window: list[bytes], size: int) -> list[bytes]:
+    """``window`` with its last ``size`` bytes replaced by NUL placeholders."""
+    window = list(window)
+    j = len(window)
+    while size:
+        j -= 1
+        part = window[j]
+        cut = min(size, len(part))
+        if cut:
+            window[j] = part[: len(part) - cut] + b"\0" * cut
+        size -= cut
+    return window
+
+
+def _word_bounds(context: str, real: str, final: bool) -> list[int]:
+    """Final word boundaries in ``real`` (0 first), scanning ``context + real`` like batch does."""
+    if not real:
+        return [0]
+    if final:
+        limit = len(real)
+    elif len(real) >= 2 and real[-2:].isascii():  # no ASCII character is Extend/Format/ZWJ
+        limit = len(real) - 2  # a boundary here has two other characters after it
+    else:
+        last = _LAST_OTHER.search(real)
+        second = _LAST_OTHER.search(real, 0, last.start()) if last else None
+        if second is None:
+            return [0]
+        limit = second.start()
+    shift = len(context)
+    bounds = [0]
+    # pos= keeps the context visible to the rules that look back; no endpos: WB6/WB12 look
+    # one character past the position.
+    for match in _WORD_BOUNDARY.finditer(context + real, shift + 1):
+        position = match.start() - shift
+        if position > limit:
+            break
+        bounds.append(position)
+    if final and bounds[-1] != len(real):
+        bounds.append(len(real))
+    return bounds
+
+
+def _word_context(scanned: str, frontier: int) -> str:
+    """The text before ``frontier`` that ``(?w)\\b`` may look back at for later positions.
+
+    regex decides a boundary from the characters left of it: back over Extend/Format/ZWJ to a
+    character L, the one before L, and the run of regional indicators ending at L. So the scan
+    must start at or before L - 1, and not inside a run of regional indicators (whose parity
+    decides flag boundaries). ``scanned`` starts at a valid context start, so it is one too.
+    """
+    last = _LAST_OTHER.search(scanned, 0, frontier + 1)
+    if last is None:
+        return scanned[:frontier]
+    start = max(last.start() - 1, 0)
+    while start > 0 and _REGIONAL.match(scanned, start):
+        start -= 1
+    return scanned[start:frontier]
+
+
+# -- iterators ---------------------------------------------------------------------------------
+
+
+def stream_units(
+    chunks: Iterable[Any],
+    *,
+    level: Level = "char",
+    errors: Errors = "strict",
+    attribution: Attribution = "cover",
+    choice: int = 0,
+    channel: str = "content",
+) -> Iterator[Unit]:
+    """Yield units as a stream of chunks or records finishes them, then the last ones.
+
+    ``chunks`` is anything :meth:`StreamDecoder.feed` takes, one item at a time: e.g.
+    ``llm.stream(...)`` of a LangChain ``ChatOpenAI(...).bind(logprobs=True)``, the OpenAI SDK's
+    ``client.chat.completions.create(..., stream=True, logprobs=True)``, or token records.
+
+    >>> records = [{"token": "\\\\xec\\\\x84", "bytes": [236, 132], "logprob": -1.0},
+    ...            {"token": "\\\\x9c!", "bytes": [156, 33], "logprob": -0.5}]
+    >>> [(u.text, u.tokens, u.logprob) for u in stream_units(records)]
+    [('서', (0, 1), -1.5), ('!', (1,), -0.5)]
+    """
+    decoder = StreamDecoder(
+        level, errors=errors, attribution=attribution, choice=choice, channel=channel
+    )
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.close()
+
+
+async def astream_units(
+    chunks: AsyncIterable[Any],
+    *,
+    level: Level = "char",
+    errors: Errors = "strict",
+    attribution: Attribution = "cover",
+    choice: int = 0,
+    channel: str = "content",
+) -> AsyncIterator[Unit]:
+    """:func:`stream_units` for an async stream, e.g. LangChain's ``llm.astream(...)``.
+
+    >>> import asyncio
+    >>> async def tokens():
+    ...     yield {"token": "ok", "bytes": [111, 107], "logprob": -0.25}
+    >>> async def main():
+    ...     return [w.text async for w in astream_units(tokens(), level="word")]
+    >>> asyncio.run(main())
+    ['ok']
+    """
+    decoder = StreamDecoder(
+        level, errors=errors, attribution=attribution, choice=choice, channel=channel
+    )
+    async for chunk in chunks:
+        for unit in decoder.feed(chunk):
+            yield unit
+    for unit in decoder.close():
+        yield unit
