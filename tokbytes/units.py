@@ -23,7 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, repeat
 from operator import add, ne, sub
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import regex
 
@@ -133,12 +133,28 @@ def build_units(
     """Units for the local character ranges ``[starts[i], ends[i])``: non-empty, in text order.
 
     ``denominators[j]`` is how many of token ``j``'s bytes lie in units of this level (split
-    attribution); None means all of them (levels that tile the text). Everything runs as C-level
-    ``map`` calls over the batch; only units needing several tokens take a Python step.
+    attribution); None means all of them (levels that tile the text).
+    """
+    return list(iter_units(al, starts, ends, attribution, texts=texts, denominators=denominators))
+
+
+def iter_units(
+    al: Alignment,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    attribution: Attribution = "cover",
+    *,
+    texts: Sequence[str] | None = None,
+    denominators: Sequence[int] | None = None,
+) -> Iterator[Unit]:
+    """:func:`build_units` as an iterator: each unit is made when asked for, so units a caller
+    drops are freed at once (a batch list would keep them alive for the garbage collector to
+    scan). Everything runs as C-level ``map`` calls; only units needing several tokens take a
+    Python step.
     """
     n = len(starts)
     if not n:
-        return []
+        return iter(())
     bounds = al.char_bounds
     if isinstance(starts, range) and starts.step == 1:  # consecutive characters: two slices
         byte_starts = _as_list(bounds[starts.start : starts.stop])
@@ -161,15 +177,26 @@ def build_units(
     base = al.token_base + t0
     singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))  # (j,) per token
     tokens = list(map(singles.__getitem__, first))
+    logprobs = al.logprobs[t0:t1]
+    if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
+        logprobs = [lp if size else 0.0 for lp, size in zip(logprobs, lengths)]
+    if multi and not al.empty_tokens:
+        # Units over exactly two tokens (a character split once) are the common case: C-level.
+        pairs = list(zip(range(base, base + t1 - t0), range(base + 1, base + t1 - t0 + 1)))
+        two = [i for i in multi if last[i] - first[i] == 1]
+        for i, pair in zip(two, map(pairs.__getitem__, map(first.__getitem__, two))):
+            tokens[i] = pair
+        multi = [i for i in multi if last[i] - first[i] > 1]
+    else:
+        two = []
     for i in multi:
         tokens[i] = al.token_indices(t0 + first[i], t0 + last[i] + 1)
 
     if attribution == "cover":
-        logprobs = al.logprobs[t0:t1]
-        if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
-            logprobs = [lp if size else 0.0 for lp, size in zip(logprobs, lengths)]
         scores = list(map(logprobs.__getitem__, first))
-        for i in multi:  # summed left to right, like the reference sum
+        for i in two:  # summed left to right, like the reference sum
+            scores[i] = 0 + logprobs[first[i]] + logprobs[last[i]]
+        for i in multi:
             scores[i] = sum(logprobs[first[i] : last[i] + 1])
     else:
         scores = _split_scores(
@@ -195,7 +222,7 @@ def build_units(
         byte_starts = list(map(add, byte_starts, repeat(al.byte_base)))
         byte_ends = list(map(add, byte_ends, repeat(al.byte_base)))
     fields = zip(texts, starts, ends, byte_starts, byte_ends, tokens, scores, replaced)
-    return list(map(tuple.__new__, repeat(Unit), fields))
+    return map(tuple.__new__, repeat(Unit), fields)
 
 
 def _as_list(values: Sequence[int]) -> list[int]:
@@ -316,16 +343,22 @@ class UnitSequence(Sequence[Unit]):
         )[0]
 
     def __iter__(self) -> Iterator[Unit]:
-        for lo in range(0, len(self._starts), _BATCH):
-            yield from self._build(self._starts[lo : lo + _BATCH], self._ends[lo : lo + _BATCH])
+        # chain.from_iterable, not a generator: no Python frame resumes per unit.
+        starts, ends = self._starts, self._ends
+        batches = range(0, len(starts), _BATCH)
+        return chain.from_iterable(
+            self._build(starts[lo : lo + _BATCH], ends[lo : lo + _BATCH], lazy=True)
+            for lo in batches
+        )
 
-    def _build(self, starts: Sequence[int], ends: Sequence[int]) -> list[Unit]:
+    def _build(self, starts: Sequence[int], ends: Sequence[int], lazy: bool = False) -> Any:
         texts = None
         if isinstance(starts, range) and starts.step == 1 and len(starts):  # characters: one C call
             texts = list(self._al.text[starts[0] : starts[-1] + 1])
-        return build_units(
+        units = iter_units(
             self._al, starts, ends, self._attribution, texts=texts, denominators=self._denominators
         )
+        return units if lazy else list(units)
 
     def __repr__(self) -> str:
         return f"<{len(self)} {self._level} units>"
