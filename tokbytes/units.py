@@ -333,14 +333,19 @@ class UnitSequence(Sequence[Unit]):
     def __getitem__(self, index: slice) -> list[Unit]: ...
     def __getitem__(self, index: int | slice) -> Unit | list[Unit]:
         if isinstance(index, slice):
-            return self._build(self._starts[index], self._ends[index])
+            return list(self._build(self._starts[index], self._ends[index]))
         size = len(self)
         position = index + size if index < 0 else index
         if not 0 <= position < size:
             raise IndexError(f"{self._level} index {index} out of range (there are {size})")
-        return self._build(
-            self._starts[position : position + 1], self._ends[position : position + 1]
-        )[0]
+        unit: Unit = next(
+            self._build(
+                self._starts[position : position + 1],
+                self._ends[position : position + 1],
+                lazy=True,
+            )
+        )
+        return unit
 
     def __iter__(self) -> Iterator[Unit]:
         # chain.from_iterable, not a generator: no Python frame resumes per unit.
@@ -352,6 +357,7 @@ class UnitSequence(Sequence[Unit]):
         )
 
     def _build(self, starts: Sequence[int], ends: Sequence[int], lazy: bool = False) -> Any:
+        """The units of the ranges: an iterator when ``lazy``, else a list."""
         texts = None
         if isinstance(starts, range) and starts.step == 1 and len(starts):  # characters: one C call
             texts = list(self._al.text[starts[0] : starts[-1] + 1])
