@@ -463,3 +463,25 @@ def test_one_token_at_a_time_over_atoms_equals_batch(text: str, data: st.DataObj
             assert streamed(tokens, level, attribution=attribution) == batch(
                 tokens, level, attribution=attribution
             )
+
+
+@pytest.mark.parametrize("name", ["mixed", "emoji_zwj", "combining", "crlf", "thai"])
+async def test_langchain_astream_from_the_loopback_server_through_astream_units(
+    openai_server: Any, cl100k_samples: dict[str, Any], name: str
+) -> None:
+    from langchain_openai import ChatOpenAI
+
+    options: dict[str, Any] = {"base_url": openai_server.base_url, "api_key": "test"}
+    llm = ChatOpenAI(model="gpt-4o-mini", max_retries=0, **options).bind(logprobs=True)
+    tokens = cl100k_samples[name]["tokens"]  # what the server streams, 1-4 tokens per chunk
+    for level in LEVELS:
+        for attribution in ATTRIBUTIONS:
+            units = [
+                u
+                async for u in astream_units(
+                    llm.astream(name),
+                    level=level,  # type: ignore[arg-type]
+                    attribution=attribution,  # type: ignore[arg-type]
+                )
+            ]
+            assert exact(units) == batch(tokens, level, attribution=attribution)[0]

@@ -266,8 +266,13 @@ class StreamDecoder:
             return []
         done = self._done
         held = 0 if final else _held_back(parts, done)
-        if len(parts) == 1 and not done and not held and self._level == "char":
-            units = self._one_token_chars(parts[0])
+        if not held:
+            if self._level != "word":
+                units = self._direct(final=final)
+            elif self._attribution == "cover":
+                units = self._direct_words(final=final)
+            else:
+                units = None
             if units is not None:
                 return units
         window = parts
@@ -353,53 +358,138 @@ class StreamDecoder:
                 carried += min(char_bounds[end], byte) - max(char_bounds[start], token_start)
         self._carried = carried
 
-    def _one_token_chars(self, data: bytes) -> list[Unit] | None:
-        """The characters of a window that is one whole token of valid UTF-8, or None.
+    def _pieces(self) -> list[str] | None:
+        """The pending text of each window token, when each decodes on its own (else None)."""
+        done = self._done
+        pieces = []
+        for k, part in enumerate(self._parts):
+            data = part[done:] if k == 0 and done else part
+            if not data:
+                return None
+            try:
+                pieces.append(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                return None
+        return pieces
 
-        The fields :func:`~tokbytes.units.build_units` gives units inside one token (the same
-        expressions: cover is the token's logprob, split is ``0.0 + logprob * share / whole``),
-        without building an alignment: the per-token cost of streaming one token at a time.
+    def _direct_words(self, *, final: bool) -> list[Unit] | None:
+        """Cover-scored words without building an alignment, when each lies in one token.
+
+        Applies when every pending token decodes on its own and every word found lies inside
+        one token (``" committee"``): the unit is then that token's ``(j,)`` and logprob, as in
+        ``build_units``. Boundaries come from the same scan as the general path.
         """
-        if not data:
+        pieces = self._pieces()
+        if pieces is None:
             return None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
+        parts, done, context = self._parts, self._done, self._context
+        real = "".join(pieces)
+        bounds = _word_bounds(context, real, final)
+        piece_starts = list(accumulate(map(len, pieces), initial=0))  # in characters
+        part_starts = list(accumulate(map(len, parts), initial=self._byte_base))  # global bytes
+        j, char = self._token_base, self._char_base
+        units = []
+        for a, b in zip(bounds, bounds[1:]):
+            word = real[a:b]
+            if word.isspace():
+                continue
+            k = bisect_right(piece_starts, a) - 1  # the token holding the word's first character
+            if b > piece_starts[k + 1]:
+                return None  # the word spans tokens: the general path scores it
+            byte = part_starts[k] + (done if k == 0 else 0)
+            byte += len(pieces[k][: a - piece_starts[k]].encode())
+            fields = (word, char + a, char + b, byte, byte + len(word.encode()), (j + k,))
+            units.append(tuple.__new__(Unit, (*fields, self._logprobs[k], None)))
+        frontier = bounds[-1]
+        self._reported_tokens = j + len(parts)
+        if not frontier:
+            return units
+        self._context = _word_context(context + real[: frontier + 1], len(context) + frontier)
+        self._keep_text(real[:frontier])
+        k = bisect_right(piece_starts, frontier) - 1  # the token holding the new frontier
+        if k < len(parts):
+            prefix = pieces[k][: frontier - piece_starts[k]]
+            self._done = (done if k == 0 else 0) + len(prefix.encode())
+        else:
+            self._done = 0
+        del parts[:k], self._logprobs[:k]
+        self._token_base = j + k
+        self._byte_base = part_starts[k]
+        self._char_base = char + frontier
+        return units
+
+    def _direct(self, *, final: bool) -> list[Unit] | None:
+        """Characters (or graphemes that are single characters) without building an alignment.
+
+        Applies when every pending token's bytes decode on their own (no character spans two
+        tokens, nothing invalid, no empty token) and, for graphemes, no character can join
+        another (what ``grapheme_bounds`` checks: nothing from U+0300 up, no CR); the last
+        grapheme waits for the next character. Returns None when it does not apply. Each unit
+        lies in one token, so its fields are the expressions ``build_units`` uses for such
+        units: tokens ``(j,)``, cover = the token's logprob, split = ``0.0 + logprob * share /
+        whole`` with ``whole`` the token's full length.
+        """
+        pieces = self._pieces()
+        if pieces is None:
             return None
-        n, whole = len(text), len(data)
+        parts, done = self._parts, self._done
+        hold = self._level == "grapheme" and not final
+        if self._level == "grapheme":
+            joined = "".join(pieces)
+            if "\r" in joined or not (joined.isascii() or max(joined) < "\u0300"):
+                return None
+        cover = self._attribution == "cover"
+        units: list[Unit] = []
         j, byte, char = self._token_base, self._byte_base, self._char_base
-        logprob = self._logprobs[0]
-        if n == whole:  # ASCII: one byte per character
-            byte_starts: Iterable[int] = range(byte, byte + n)
-            byte_ends: Iterable[int] = range(byte + 1, byte + n + 1)
-            sizes: Iterable[int] = repeat(1, n)
+        last = len(parts) - 1
+        for k, (part, text) in enumerate(zip(parts, pieces)):
+            if hold and k == last:
+                text = text[:-1]  # the last character may still be extended
+            n, whole = len(text), len(part)
+            start = byte + (done if k == 0 else 0)  # global offset of the text's first byte
+            logprob = self._logprobs[k]
+            sizes: Iterable[int]
+            if len(text.encode()) == n:  # ASCII: one byte per character
+                byte_starts: Iterable[int] = range(start, start + n)
+                byte_ends: Iterable[int] = range(start + 1, start + n + 1)
+                sizes = repeat(1, n)
+            else:
+                sizes = list(map(len, map(str.encode, text)))
+                ends = list(accumulate(sizes, initial=start))
+                byte_starts, byte_ends = ends[:-1], ends[1:]
+            scores: Iterable[float]
+            if cover:
+                scores = repeat(logprob, n)
+            else:
+                scores = [0.0 + logprob * size / whole for size in sizes]
+            fields = zip(
+                text,
+                range(char, char + n),
+                range(char + 1, char + n + 1),
+                byte_starts,
+                byte_ends,
+                repeat((j + k,), n),
+                scores,
+                repeat(None, n),
+            )
+            units += map(tuple.__new__, repeat(Unit), fields)
+            char += n
+            if k < last or not hold:
+                byte += whole
+            else:  # the held character: the frontier stays in this token
+                self._done = start - byte + len(text.encode())
+        if units:
+            self._keep_text("".join(u.text for u in units))
+        self._reported_tokens = self._token_base + len(parts)
+        if hold:
+            kept = last
         else:
-            sizes = list(map(len, map(str.encode, text)))
-            ends = list(accumulate(sizes, initial=byte))
-            byte_starts, byte_ends = ends[:-1], ends[1:]
-        scores: Iterable[float]
-        if self._attribution == "cover":
-            scores = repeat(logprob, n)
-        else:
-            scores = [0.0 + logprob * size / whole for size in sizes]
-        fields = zip(
-            text,
-            range(char, char + n),
-            range(char + 1, char + n + 1),
-            byte_starts,
-            byte_ends,
-            repeat((j,), n),
-            scores,
-            repeat(None, n),
-        )
-        units: list[Unit] = list(map(tuple.__new__, repeat(Unit), fields))
-        self._keep_text(text)
-        self._parts.clear()
-        self._logprobs.clear()
-        self._token_base = j + 1
-        self._byte_base = byte + whole
-        self._char_base = char + n
-        self._reported_tokens = j + 1
+            kept = len(parts)
+            self._done = 0
+        del parts[:kept], self._logprobs[:kept]
+        self._token_base += kept
+        self._byte_base = byte
+        self._char_base = char
         return units
 
     def _move(self, al: Alignment, size: int, real: str, units: list[Unit]) -> list[Unit]:
