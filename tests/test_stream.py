@@ -147,6 +147,24 @@ def test_one_byte_tokens_over_the_unicode_break_tests_equal_batch() -> None:
             assert streamed(tokens, level) == batch(tokens, level), (level, text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # WB15/16: the parity of a regional-indicator run goes on through Extend/Format/ZWJ
+        "🇦\u0308\u200d🇦🇦🇦\u0308🇦",
+        "x🇦\u200d🇦\u0308🇦🇦\u00ad🇦 🇦",
+        # WB4 + WB6/7: the letter before MidLetter lies behind an Extend character
+        "a\u0308'b a\u0308\u0308.b 1\u0308,2",
+        "a\u200d\u0308:\u0308b\u0308 c",
+    ],
+)
+def test_word_lookback_context_survives_extend_runs_and_indicator_parity(text: str) -> None:
+    tokens = one_byte_tokens(text.encode())
+    for chunk_size in (1, 2, 3, 5):
+        chunks = cut(tokens, [chunk_size] * len(tokens))
+        assert streamed(chunks, "word") == batch(tokens, "word"), (chunk_size, text)
+
+
 @settings(max_examples=scaled(30), deadline=None)
 @given(st.data())
 def test_stream_chunks_give_the_batch_units_and_chunks_without_logprobs_give_nothing(

@@ -740,17 +740,25 @@ def _word_bounds(context: str, real: str, final: bool) -> list[int]:
 def _word_context(scanned: str, frontier: int) -> str:
     """The text before ``frontier`` that ``(?w)\\b`` may look back at for later positions.
 
-    regex decides a boundary from the characters left of it: back over Extend/Format/ZWJ to a
-    character L, the one before L, and the run of regional indicators ending at L. So the scan
-    must start at or before L - 1, and not inside a run of regional indicators (whose parity
-    decides flag boundaries). ``scanned`` starts at a valid context start, so it is one too.
+    A boundary after the frontier is decided from the two characters before it other than
+    Extend/Format/ZWJ (WB4 makes a character and the Extend/Format/ZWJ after it one), and, for
+    regional indicators, from the parity of the whole run of them (WB15/WB16; the run goes on
+    through Extend/Format/ZWJ too). So the scan starts at the second-last such character at or
+    before the frontier, or at the first regional indicator of the run that ends there.
+    ``scanned`` starts at a valid context start, so the result is one too.
     """
     last = _LAST_OTHER.search(scanned, 0, frontier + 1)
-    if last is None:
+    second = _LAST_OTHER.search(scanned, 0, last.start()) if last else None
+    if last is None or second is None:
         return scanned[:frontier]
-    start = max(last.start() - 1, 0)
-    while start > 0 and _REGIONAL.match(scanned, start):
-        start -= 1
+    start = second.start()
+    position = last.start()
+    while _REGIONAL.match(scanned, position):  # back to the first indicator of the run
+        start = min(start, position)
+        previous = _LAST_OTHER.search(scanned, 0, position)
+        if previous is None:
+            break
+        position = previous.start()
     return scanned[start:frontier]
 
 
