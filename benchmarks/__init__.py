@@ -1,0 +1,1 @@
+"""Benchmarks of tokbytes on long outputs: ``python -m benchmarks.run --help``."""
