@@ -36,7 +36,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, chain, compress, repeat
 from operator import add, ne, sub
 from typing import Any
 
@@ -102,6 +102,7 @@ class StreamDecoder:
         "_carried",
         "_channel",
         "_char_base",
+        "_char_cover",
         "_choice",
         "_closed",
         "_context",
@@ -153,6 +154,7 @@ class StreamDecoder:
         self._choice = choice
         self._channel = channel
         self._history: list[Any] | None = [] if keep_history else None
+        self._char_cover = level == "char" and attribution == "cover"  # see _next_chars
         self.reset()
 
     def reset(self) -> None:
@@ -209,6 +211,10 @@ class StreamDecoder:
                     if self._history is not None:
                         self._history.append(x)
                     self._seen += 1
+                    if self._char_cover and data:
+                        units = self._next_chars(data, logprob)
+                        if units is not None:
+                            return units
                     self._parts.append(data)
                     self._logprobs.append(logprob)
                     return self._advance(final=False)
@@ -236,6 +242,101 @@ class StreamDecoder:
             return []
         self._closed = True
         return self._advance(final=True)
+
+    def _next_chars(self, data: bytes, logprob: float) -> list[Unit] | None:
+        """Cover-scored characters of one more token, without an alignment (the common stream).
+
+        At the character level the window only ever holds the tokens of one incomplete last
+        character (bytes from ``_done`` on). When those bytes and ``data`` are valid UTF-8 up to
+        a possibly incomplete new last character, the units are: the character completing the
+        pending bytes, over every window token and this one (``sum`` of their logprobs, the
+        left-to-right sum ``build_units`` takes), then characters of this token alone. Returns
+        None, changing nothing, in every other case (invalid bytes, empty tokens in the window):
+        the general path then decides, as ``decode`` does.
+        """
+        parts = self._parts
+        head = b"".join(parts)[self._done :] if parts else b""
+        if parts and not (head and all(parts)):
+            return None
+        joined = head + data if head else data
+        try:
+            text = joined.decode("utf-8")
+            tail = 0
+        except UnicodeDecodeError as exc:
+            # Only a valid beginning of a character is reported as "unexpected end of data".
+            if exc.end != len(joined) or exc.reason != "unexpected end of data":
+                return None
+            if exc.start < len(head):  # the pending character is still incomplete
+                parts.append(data)
+                self._logprobs.append(logprob)
+                return []
+            text, tail = joined[: exc.start].decode("utf-8"), len(joined) - exc.start
+        j = self._token_base + len(parts)  # this token's global index
+        byte, char, n = self._byte_base + self._done, self._char_base, len(text)
+        if n == 1:  # one character: no iterators to set up
+            fields1 = (text, char, char + 1, byte, byte + len(joined) - tail)
+            if head:
+                whole = (
+                    *fields1,
+                    (*range(self._token_base, j + 1),),
+                    sum([*self._logprobs, logprob]),
+                )
+            else:
+                whole = (*fields1, (j,), logprob)
+            units = [tuple.__new__(Unit, (*whole, None))]
+        elif n == len(joined) - tail:  # ASCII: one byte per character
+            byte_starts, byte_ends = range(byte, byte + n), range(byte + 1, byte + n + 1)
+            units = self._char_units(text, char, byte_starts, byte_ends, head, j, logprob)
+        else:
+            ends = list(accumulate(map(len, map(str.encode, text)), initial=byte))
+            units = self._char_units(text, char, ends[:-1], ends[1:], head, j, logprob)
+        self._keep_text(text)
+        self._char_base = char + n
+        self._reported_tokens = j + 1
+        data_start = self._byte_base + sum(map(len, parts)) if parts else self._byte_base
+        if tail:  # this token holds the start of an incomplete character: it opens the window
+            parts[:] = [data]
+            self._logprobs[:] = [logprob]
+            self._token_base = j
+            self._byte_base = data_start
+            self._done = len(data) - tail
+        else:
+            if parts:
+                parts.clear()
+                self._logprobs.clear()
+            self._token_base = j + 1
+            self._byte_base = data_start + len(data)
+            self._done = 0
+        return units
+
+    def _char_units(
+        self,
+        text: str,
+        char: int,
+        byte_starts: Iterable[int],
+        byte_ends: Iterable[int],
+        head: bytes,
+        j: int,
+        logprob: float,
+    ) -> list[Unit]:
+        """Units of :meth:`_next_chars` for several characters (token ``j`` ends them all)."""
+        n = len(text)
+        tokens: Iterable[tuple[int, ...]] = repeat((j,), n)
+        scores: Iterable[float] = repeat(logprob, n)
+        if head:  # the first character spans the window's tokens and this one
+            tokens = chain(((*range(self._token_base, j + 1),),), repeat((j,), n - 1))
+            scores = chain((sum([*self._logprobs, logprob]),), repeat(logprob, n - 1))
+        fields = zip(
+            text,
+            range(char, char + n),
+            range(char + 1, char + n + 1),
+            byte_starts,
+            byte_ends,
+            tokens,
+            scores,
+            repeat(None, n),
+        )
+        return list(map(tuple.__new__, repeat(Unit), fields))
 
     def _records_of(self, x: Any) -> Sequence[Any]:
         if isinstance(x, Mapping):
