@@ -34,7 +34,7 @@ from .errors import DecodeError, InputError
 from .escapes import has_escapes, token_text_to_bytes
 from .records import BytesSource, Problem
 
-__all__ = ["Alignment", "Errors", "align", "read_records"]
+__all__ = ["Alignment", "Errors", "align", "align_parts", "read_records"]
 
 Errors = Literal["strict", "replace"]
 
@@ -68,6 +68,8 @@ class Alignment:
         "text",
         "token_base",
         "token_lengths",
+        "unknown_edges",
+        "unknown_spans",
     )
 
     def __init__(
@@ -84,6 +86,8 @@ class Alignment:
         byte_base: int = 0,
         char_base: int = 0,
         empty_tokens: bool = False,
+        unknown_edges: frozenset[int] = frozenset(),
+        unknown_spans: tuple[tuple[int, int], ...] = (),
     ) -> None:
         self.buffer = buffer
         self.text = text
@@ -101,7 +105,31 @@ class Alignment:
         self.char_base = char_base
         #: True when some token carries no bytes at all (it then belongs to no unit).
         self.empty_tokens = empty_tokens
+        #: Byte offsets whose token is uncertain after byte recovery (see ``recovery.py``): a unit
+        #: whose first or last byte is one of them has no score (NaN).
+        self.unknown_edges = unknown_edges
+        #: Byte ranges whose tokens are uncertain after byte recovery: a unit touching one has no
+        #: score (NaN).
+        self.unknown_spans = unknown_spans
         self._char_bounds: Sequence[int] | None = None
+
+    # -- scores of recovered bytes -------------------------------------------------------------
+
+    @property
+    def has_unknown(self) -> bool:
+        """True when byte recovery left some units without a score (see :meth:`unknown_scores`)."""
+        return bool(self.unknown_edges or self.unknown_spans)
+
+    def unknown_scores(
+        self, byte_starts: Sequence[int], byte_ends: Sequence[int], scores: list[float]
+    ) -> list[float]:
+        """``scores`` with NaN for each unit (local byte range) whose tokens are uncertain."""
+        edges, spans, nan = self.unknown_edges, self.unknown_spans, math.nan
+        out = list(scores)
+        for i, (start, end) in enumerate(zip(byte_starts, byte_ends)):
+            if start in edges or (end - 1) in edges or any(a < end and start < b for a, b in spans):
+                out[i] = nan
+        return out
 
     # -- offsets -------------------------------------------------------------------------------
 
@@ -361,10 +389,14 @@ def align_parts(
     byte_base: int = 0,
     char_base: int = 0,
     token_lengths: array[int] | None = None,
+    unknown_edges: frozenset[int] = frozenset(),
+    unknown_spans: tuple[tuple[int, int], ...] = (),
 ) -> Alignment:
     """:func:`align` for bytes already read (the byte-recovery and streaming paths).
 
-    ``token_lengths`` may pass ``array("I", map(len, parts))`` when the caller already has it.
+    ``token_lengths`` may pass ``array("I", map(len, parts))`` when the caller already has it;
+    ``unknown_edges`` and ``unknown_spans`` are what byte recovery could not decide (see
+    :class:`Alignment`).
     """
     if errors not in ("strict", "replace"):
         raise InputError(f"errors must be 'strict' or 'replace', got {errors!r}")
@@ -394,6 +426,8 @@ def align_parts(
         byte_base=byte_base,
         char_base=char_base,
         empty_tokens=not all(parts),
+        unknown_edges=unknown_edges,
+        unknown_spans=unknown_spans,
     )
     if alignment.empty_tokens:
         ends = alignment.token_ends

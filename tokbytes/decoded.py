@@ -6,12 +6,13 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from .alignment import Alignment, Errors, align
-from .errors import InputError
+from .alignment import Alignment, Errors, align, align_parts, read_records
+from .errors import DecodeError, InputError
 from .escapes import bytes_to_token_text, token_text_to_bytes
 from .json_fields import JsonField
 from .json_fields import json_fields as _json_fields
 from .records import Alternative, BytesSource, Problem, Token, Unit
+from .recovery import recover, recover_without_text, suspicious
 from .units import Attribution, Level, UnitSequence, span_unit, units
 
 __all__ = ["Decoded", "TokenSequence", "decode", "parse_alternatives"]
@@ -54,10 +55,77 @@ def decode(
     records, reported, shape = _find_records(tokens, choice=choice, channel=channel)
     if text is None:
         text = reported
-    alignment = align(records, errors=errors)
+    elif not isinstance(text, str):
+        raise InputError(
+            f"text must be a str (the provider's final text), got {type(text).__name__}"
+        )
+    alignment = _checked_alignment(records, text, errors)
     return Decoded(
         alignment, records, attribution=attribution, errors=errors, shape=shape, reported_text=text
     )
+
+
+def _checked_alignment(records: Sequence[Any], text: str | None, errors: Errors) -> Alignment:
+    """Align the records; recover their bytes when they do not spell ``text`` (or, without a
+    text, when they evidently hold BPE symbols or byte pieces). See ``recovery.py``."""
+    failure: DecodeError | None = None
+    try:
+        alignment: Alignment | None = align(records, errors=errors)
+    except DecodeError as exc:
+        if text is None:
+            raise
+        alignment, failure = None, exc
+    if alignment is not None:
+        if text is None:
+            if not suspicious(alignment.text, alignment.buffer):
+                return alignment
+        elif alignment.text == text or _only_truncated(alignment, text):
+            return alignment
+    parts, logprobs, sources, problems = read_records(records)
+    given: BytesSource = "bytes"
+    all_sources = sources or (given,) * len(parts)
+    if text is None:
+        found = recover_without_text(parts, all_sources)
+        if found is None:
+            assert alignment is not None
+            return alignment
+    else:
+        try:
+            found = recover(parts, all_sources, _token_strings(records), text=text, errors=errors)
+        except DecodeError:
+            if failure is not None:
+                raise failure from None  # the bytes themselves are invalid: say that
+            raise
+    return align_parts(
+        found.parts,
+        logprobs,
+        errors=errors,
+        sources=found.sources,
+        problems=[*problems, *found.problems],
+        unknown_edges=found.unknown_edges,
+        unknown_spans=found.unknown_spans,
+    )
+
+
+def _only_truncated(alignment: Alignment, text: str) -> bool:
+    """The reported text leaves out the partial character a cut-off answer ends with."""
+    problems = alignment.problems
+    return (
+        bool(problems)
+        and problems[-1].kind == "truncated"
+        and alignment.text.endswith("\ufffd")
+        and alignment.text[:-1] == text
+    )
+
+
+def _token_strings(records: Sequence[Any]) -> list[str | None]:
+    out: list[str | None] = []
+    for record in records:
+        token = (
+            record.get("token") if isinstance(record, Mapping) else getattr(record, "token", None)
+        )
+        out.append(token if isinstance(token, str) else None)
+    return out
 
 
 def _find_records(obj: Any, *, choice: int, channel: str) -> tuple[Sequence[Any], str | None, str]:

@@ -207,6 +207,8 @@ def iter_units(
             [t0 + x + 1 for x in last],
             denominators,
         )
+    if al.unknown_edges or al.unknown_spans:  # byte recovery could not decide some tokens
+        scores = al.unknown_scores(byte_starts, byte_ends, scores)
 
     if texts is None:
         texts = list(map(al.text.__getitem__, map(slice, starts, ends)))

@@ -1,0 +1,645 @@
+r"""Byte recovery for providers whose ``bytes`` are missing or wrong.
+
+Only OpenAI-style APIs and llama.cpp send a token's raw bytes. Other servers send something else,
+and this module turns it back into bytes, per *response* (never per token: a real token may well
+contain ``Ġ`` or ``<0x41>`` as text):
+
+=================  ==========================================  ==================================
+``bytes_source``   what the provider sent                      how it is recovered
+=================  ==========================================  ==================================
+``"bpe_symbols"``  GPT-2 byte-level BPE symbols (``æĺ¯`` for   every symbol is one byte: invert
+                   是, ``Ġ`` for a space; vLLM with Qwen,       GPT-2's ``bytes_to_unicode`` table
+                   lmdeploy), ``bytes`` = their UTF-8
+``"byte_fallback"`` SentencePiece pieces: ``<0xE8>`` byte      ``<0xNN>`` → byte NN; with a
+                   pieces, ``▁`` for a space                   reported text also ``▁`` → space
+``"escaped"``      ``\xNN`` / ``bytes:\xNN`` token text whose  :func:`~tokbytes.escapes.token_text_to_bytes`
+                   ``bytes`` field is wrong
+``"aligned"``      U+FFFD (``[239, 191, 189]``) or ``""`` for   realigned to the reported text
+                   a partial character (vLLM, Ollama)
+=================  ==========================================  ==================================
+
+(``"bytes"`` and ``"text"``, bytes given or taken from the token text, come from
+:func:`tokbytes.alignment.read_records`.)
+
+Detection
+---------
+*With a reported text* (``decode(..., text=...)``, or the text a whole response carries): when the
+tokens' bytes already decode to it, nothing is changed (and nothing here runs). Otherwise the
+interpretations are tried in this order, each over the whole response: the bytes as read, BPE
+symbols (only if every token's text is made of the 256 symbols), SentencePiece pieces (only if
+some token is a ``<0xNN>`` piece or holds ``▁``), escaped token text (only if some token's string
+has escapes). The first whose joined bytes equal the reported text wins; if none does, each is
+realigned (below) in the same order. (SentencePiece drops the space its first ``▁`` stands for;
+so does this module when that makes the text match.)
+
+*Without a reported text* only strong evidence counts: BPE symbols when the whole text is made of
+the 256 symbols, contains at least one of the 68 shifted ones (U+0100–U+0143, which stand for
+the space, control bytes and 0x7F–0xA0, 0xAD: a leaked space is ``Ġ``, so any real text with a
+space fails the test) and the inverted bytes are valid UTF-8; ``<0xNN>`` pieces when the response
+has some and converting them gives valid UTF-8 (``▁`` is left alone: real text may contain it).
+
+Realignment
+-----------
+Tokens whose bytes are known (anything but U+FFFD and empty tokens) are anchors; they must appear
+in order, byte for byte, in the reported text's UTF-8. The bytes between two anchors go to the
+lossy tokens between them, under these constraints:
+
+* each maximal run of U+FFFD in a token (one per invalid sequence, as ``bytes.decode(...,
+  "replace")`` writes them, or one per run, as Go does) stands for at least as many bytes as it
+  has U+FFFD, all non-ASCII, and never a whole character (a server that replaces partial bytes
+  shows whole characters as they are); it may also be a real U+FFFD of the reported text;
+* an empty token (``""``, ``[]``) stands for at least one byte (it held part of a character) and
+  at most :data:`MAX_EMPTY_FRAGMENT` bytes; if the text cannot be explained that way, empty tokens
+  may stand for no bytes (a special token such as an end-of-sequence marker).
+
+Every way of cutting the text that meets the constraints is considered at once (a dynamic
+program over positions, so repeated characters cannot mislead it); the one kept is the
+*leftmost-longest*: earlier tokens take as many bytes as the constraints allow (byte-level BPE
+merges common leading bytes, so a character split in two is usually ``2 + 1`` or ``3 + 1``).
+
+Honest scores
+-------------
+When several cuts explain the text, the one kept decides which tokens hold which bytes. A unit's
+token set is ``tokens holding its first byte … tokens holding its last byte``, so it is known
+exactly when every cut puts its first and its last byte in the same tokens. That is the common
+case: the tokens of one character split into U+FFFD fragments all lie inside that character, so
+its cover score is exact however the bytes are shared among them. Units whose first or last byte
+could belong to different tokens (and, when empty tokens may hold no bytes, units that touch
+what such a token might hold) get ``logprob = nan``; their ``tokens`` follow the cut kept. Split
+scores use the kept cut's byte counts.
+
+When no cut explains the text, ``errors="strict"`` raises :class:`~tokbytes.DecodeError` naming
+the first differing token, byte offset and both texts there; ``errors="replace"`` keeps the
+tokens' own bytes, adds a ``"text_mismatch"`` problem for the differing stretch, and gives units
+touching unrecovered U+FFFD bytes ``logprob = nan``.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from itertools import accumulate
+from typing import Final, NamedTuple
+
+from .errors import DecodeError
+from .escapes import has_escapes, token_text_to_bytes
+from .records import BytesSource, Problem
+
+__all__ = [
+    "MAX_EMPTY_FRAGMENT",
+    "Recovered",
+    "bpe_symbols_to_bytes",
+    "bytes_to_bpe_symbols",
+    "recover",
+    "recover_without_text",
+    "suspicious",
+]
+
+# -- data: GPT-2's byte-level BPE alphabet -------------------------------------------------------
+
+
+def _gpt2_bytes_to_unicode() -> tuple[str, ...]:
+    """GPT-2's ``bytes_to_unicode``: printable Latin-1 bytes map to themselves, the other 68
+    (0x00–0x20, 0x7F–0xA0, 0xAD) to U+0100, U+0101, … in byte order (space → ``Ġ`` U+0120)."""
+    printable = {*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)}
+    table, shifted = [], 0
+    for byte in range(256):
+        if byte in printable:
+            table.append(chr(byte))
+        else:
+            table.append(chr(0x100 + shifted))
+            shifted += 1
+    return tuple(table)
+
+
+#: ``BYTE_SYMBOLS[b]`` is the symbol byte-level BPE tokenizers print for byte ``b``.
+BYTE_SYMBOLS: Final = _gpt2_bytes_to_unicode()
+# str.translate table: symbol → the Latin-1 character of its byte (then .encode("latin-1")).
+_SYMBOL_TO_LATIN1: Final = {ord(symbol): byte for byte, symbol in enumerate(BYTE_SYMBOLS)}
+_NOT_SYMBOL: Final = re.compile("[^" + re.escape("".join(BYTE_SYMBOLS)) + "]")
+_SHIFTED: Final = re.compile("[\u0100-\u0143]")
+
+# -- data: SentencePiece pieces, U+FFFD ----------------------------------------------------------
+
+_BYTE_PIECE: Final = re.compile(rb"<0x([0-9A-F]{2})>")
+_SPACE_PIECE: Final = "\u2581".encode()  # ▁ LOWER ONE EIGHTH BLOCK: SentencePiece's space
+_FFFD: Final = "\ufffd".encode()
+
+#: Most bytes an empty token (``""``, ``[]``) may stand for when realigning.
+MAX_EMPTY_FRAGMENT: Final = 64
+# Most positions the realignment keeps open at once (beyond: "cannot be explained").
+_MAX_STATES: Final = 50_000
+
+
+class Recovered(NamedTuple):
+    """What recovery made of a response's tokens (input to ``alignment.align_parts``)."""
+
+    parts: list[bytes]
+    """Each token's bytes."""
+    sources: tuple[BytesSource, ...]
+    """Where each token's bytes came from."""
+    problems: list[Problem]
+    """One ``"bytes_recovered"`` problem per token changed, or a ``"text_mismatch"``."""
+    unknown_edges: frozenset[int]
+    """Byte offsets whose token is uncertain: a unit starting or ending on one has no score."""
+    unknown_spans: tuple[tuple[int, int], ...]
+    """Byte ranges of unknown ownership: a unit touching one has no score."""
+
+
+# -- public helpers ------------------------------------------------------------------------------
+
+
+def bytes_to_bpe_symbols(data: bytes) -> str:
+    """Write bytes as byte-level BPE symbols, the way vLLM and lmdeploy leak them.
+
+    >>> bytes_to_bpe_symbols("是".encode()), bytes_to_bpe_symbols(b" that")
+    ('æĺ¯', 'Ġthat')
+    """
+    return "".join(map(BYTE_SYMBOLS.__getitem__, data))
+
+
+def bpe_symbols_to_bytes(symbols: str) -> bytes | None:
+    """The bytes behind a string of byte-level BPE symbols; None if it holds other characters.
+
+    >>> bpe_symbols_to_bytes("æĺ¯").decode(), bpe_symbols_to_bytes("Ġ\\"#")
+    ('是', b' "#')
+    >>> bpe_symbols_to_bytes("是") is None
+    True
+    """
+    if _NOT_SYMBOL.search(symbols):
+        return None
+    return symbols.translate(_SYMBOL_TO_LATIN1).encode("latin-1")
+
+
+def suspicious(text: str, buffer: bytes) -> bool:
+    """Cheap test (C-level searches) for a response that may hold BPE symbols or byte pieces.
+
+    >>> suspicious("æĺ¯", "æĺ¯".encode()), suspicious("是 a", "是 a".encode())
+    (True, False)
+    >>> suspicious("a<0x0A>", b"a<0x0A>")
+    True
+    """
+    if b"<0x" in buffer:
+        return True
+    return not text.isascii() and _NOT_SYMBOL.search(text) is None
+
+
+# -- interpretations -----------------------------------------------------------------------------
+
+
+def _as_bpe(parts: Sequence[bytes]) -> list[bytes] | None:
+    out = []
+    for part in parts:
+        try:
+            data = bpe_symbols_to_bytes(part.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+        if data is None:
+            return None
+        out.append(data)
+    return out
+
+
+def _as_pieces(parts: Sequence[bytes], *, spaces: bool) -> list[bytes] | None:
+    out, changed = [], False
+    for part in parts:
+        match = _BYTE_PIECE.fullmatch(part)
+        if match:
+            out.append(bytes([int(match.group(1), 16)]))
+            changed = True
+        elif spaces and _SPACE_PIECE in part:
+            out.append(part.replace(_SPACE_PIECE, b" "))
+            changed = True
+        else:
+            out.append(part)
+    return out if changed else None
+
+
+def _as_escaped(parts: Sequence[bytes], tokens: Sequence[str | None]) -> list[bytes] | None:
+    out, changed = [], False
+    for part, token in zip(parts, tokens):
+        if isinstance(token, str) and has_escapes(token):
+            data = token_text_to_bytes(token)
+            changed = changed or data != part
+            out.append(data)
+        else:
+            out.append(part)
+    return out if changed else None
+
+
+def _candidates(
+    parts: list[bytes], tokens: Sequence[str | None]
+) -> list[tuple[BytesSource, list[bytes]]]:
+    """The interpretations worth trying, the bytes as read first."""
+    found: list[tuple[BytesSource, list[bytes]]] = [("bytes", parts)]
+    bpe = _as_bpe(parts)
+    if bpe is not None and bpe != parts:
+        found.append(("bpe_symbols", bpe))
+    pieces = _as_pieces(parts, spaces=True)
+    if pieces is not None:
+        found.append(("byte_fallback", pieces))
+    escaped = _as_escaped(parts, tokens)
+    if escaped is not None:
+        found.append(("escaped", escaped))
+    return found
+
+
+def _strip_dummy_prefix(parts: list[bytes], target: bytes) -> list[bytes] | None:
+    """SentencePiece drops the space of the first ``▁``: do so when that makes the text match."""
+    joined = b"".join(parts)
+    if not (joined.startswith(b" ") and joined[1:] == target):
+        return None
+    out = list(parts)
+    for j, part in enumerate(out):
+        if part:
+            out[j] = part[1:]
+            break
+    return out
+
+
+# -- entry points --------------------------------------------------------------------------------
+
+
+def recover_without_text(
+    parts: list[bytes], sources: Sequence[BytesSource], *, first_index: int = 0
+) -> Recovered | None:
+    """BPE symbols or ``<0xNN>`` pieces on strong evidence alone (see the module docstring).
+
+    None when neither is evident (the bytes then stay as they are).
+
+    >>> r = recover_without_text([b"\\xc3\\xa6\\xc4\\xba\\xc2\\xaf", b"\\xc4\\xa0ok"], ["bytes"] * 2)
+    >>> [p.decode() for p in r.parts], r.sources
+    (['是', ' ok'], ('bpe_symbols', 'bpe_symbols'))
+    >>> recover_without_text([b"caf\\xc3\\xa9"], ["bytes"]) is None
+    True
+    """
+    joined = b"".join(parts)
+    try:
+        text = joined.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    chosen: tuple[BytesSource, list[bytes]] | None = None
+    if not text.isascii() and _NOT_SYMBOL.search(text) is None and _SHIFTED.search(text):
+        bpe = _as_bpe(parts)
+        if bpe is not None and _valid_utf8(b"".join(bpe)):
+            chosen = ("bpe_symbols", bpe)
+    if chosen is None and b"<0x" in joined:
+        pieces = _as_pieces(parts, spaces=False)
+        if pieces is not None and _valid_utf8(b"".join(pieces)):
+            chosen = ("byte_fallback", pieces)
+    if chosen is None:
+        return None
+    source, new = chosen
+    new_sources = _sources_after(parts, new, sources, source)
+    problems = _changed_problems(parts, new, new_sources, first_index, "")
+    return Recovered(new, new_sources, problems, frozenset(), ())
+
+
+def recover(
+    parts: list[bytes],
+    sources: Sequence[BytesSource],
+    tokens: Sequence[str | None],
+    *,
+    text: str,
+    errors: str = "strict",
+    first_index: int = 0,
+) -> Recovered:
+    """Recover the tokens' bytes so that they spell ``text``, the provider's reported text.
+
+    ``parts`` are the bytes as read, ``sources`` where they came from, ``tokens`` the token
+    strings (None where absent). Raises :class:`~tokbytes.DecodeError` when no interpretation
+    explains ``text`` and ``errors`` is ``"strict"``.
+
+    Ollama's 😊 (four tokens, each sent as U+FFFD):
+
+    >>> r = recover([b"\\xef\\xbf\\xbd"] * 4, ["bytes"] * 4, ["\\ufffd"] * 4, text="😊")
+    >>> r.parts, r.sources[0], r.problems[0].message
+    ([b'\\xf0', b'\\x9f', b'\\x98', b'\\x8a'], 'aligned', "token 0: b'\\\\xef\\\\xbf\\\\xbd' realigned to the reported text: b'\\\\xf0'")
+    """
+    target = text.encode("utf-8", "surrogatepass")
+    candidates = _candidates(parts, tokens)
+    for source, new in candidates:
+        if source == "byte_fallback":
+            new = _strip_dummy_prefix(new, target) or new
+        if b"".join(new) == target:
+            new_sources = _sources_after(parts, new, sources, source)
+            problems = _changed_problems(parts, new, new_sources, first_index, "")
+            return Recovered(new, new_sources, problems, frozenset(), ())
+    for source, new in candidates:
+        aligned = _realign(new, target)
+        if aligned is None:
+            continue
+        fixed, touched, edges, spans = aligned
+        realigned = list(_sources_after(parts, new, sources, source))
+        for j in touched:
+            realigned[j] = "aligned"
+        note = ""
+        if edges or spans:
+            note = "; several cuts explain the text, units whose tokens depend on it have no score"
+        problems = _changed_problems(parts, fixed, realigned, first_index, note)
+        return Recovered(fixed, tuple(realigned), problems, edges, spans)
+    return _mismatch(parts, candidates, sources, target, errors, first_index)
+
+
+# -- realignment ---------------------------------------------------------------------------------
+
+_LITERAL, _LOSSY, _EMPTY = 0, 1, 2
+
+
+class _Segment(NamedTuple):
+    kind: int
+    data: bytes  # the literal bytes (kind _LITERAL)
+    owners: tuple[tuple[int, int], ...]  # literal: (token, length) pieces; else ((token, count),)
+
+
+def _segments(parts: Sequence[bytes]) -> list[_Segment]:
+    """Literal blocks (known bytes of consecutive tokens) and the lossy pieces between them."""
+    segments: list[_Segment] = []
+    block = bytearray()
+    owners: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        if owners:
+            segments.append(_Segment(_LITERAL, bytes(block), tuple(owners)))
+            block.clear()
+            owners.clear()
+
+    for j, part in enumerate(parts):
+        if not part:
+            flush()
+            segments.append(_Segment(_EMPTY, b"", ((j, 0),)))
+            continue
+        if _FFFD not in part:
+            block += part
+            owners.append((j, len(part)))
+            continue
+        count = 0
+        pieces = part.split(_FFFD)
+        for k, piece in enumerate(pieces):
+            count += k > 0
+            if piece:
+                if count:
+                    flush()
+                    segments.append(_Segment(_LOSSY, b"", ((j, count),)))
+                    count = 0
+                block += piece
+                owners.append((j, len(piece)))
+        if count:
+            flush()
+            segments.append(_Segment(_LOSSY, b"", ((j, count),)))
+    flush()
+    return segments
+
+
+def _successors(segment: _Segment, p: int, target: bytes, empty_min: int) -> Iterable[int]:
+    """Where ``segment`` can end in ``target`` when it starts at byte ``p``."""
+    n = len(target)
+    if segment.kind == _LITERAL:
+        return (p + len(segment.data),) if target.startswith(segment.data, p) else ()
+    if segment.kind == _EMPTY:
+        return range(p + empty_min, min(n, p + MAX_EMPTY_FRAGMENT) + 1)
+    count = segment.owners[0][1]
+    # Non-ASCII bytes that hold no whole character: at most up to the last byte of the first
+    # character starting at or after p (ASCII bytes and whole characters are never replaced).
+    start = p
+    while start < n and target[start] & 0xC0 == 0x80:
+        start += 1
+    if start < n and target[start] >= 0x80:
+        end = start + 1
+        while end < n and target[end] & 0xC0 == 0x80:
+            end += 1
+        last = end - 1
+    else:
+        last = start
+    found: list[int] = list(range(p + count, last + 1))
+    if target.startswith(_FFFD * count, p):  # a real U+FFFD of the reported text
+        found.append(p + 3 * count)
+    return found
+
+
+def _reach(
+    segments: list[_Segment], target: bytes, empty_min: int
+) -> list[dict[int, tuple[int, ...]]] | None:
+    """Forward pass: for each segment, every start it can have and where it can end from there."""
+    steps: list[dict[int, tuple[int, ...]]] = []
+    current = {0}
+    for segment in segments:
+        step = {p: tuple(_successors(segment, p, target, empty_min)) for p in sorted(current)}
+        current = {y for ends in step.values() for y in ends}
+        steps.append(step)
+        if not current or len(current) > _MAX_STATES:
+            return None
+    return steps if len(target) in current else None
+
+
+def _realign(
+    parts: list[bytes], target: bytes
+) -> tuple[list[bytes], list[int], frozenset[int], tuple[tuple[int, int], ...]] | None:
+    """The leftmost-longest cut of ``target`` among the lossy tokens, or None if there is none.
+
+    Returns the new parts, the tokens that took bytes from the text, the byte offsets whose token
+    is uncertain and the ranges an empty token may or may not hold.
+    """
+    segments = _segments(parts)
+    if not any(s.kind != _LITERAL for s in segments):
+        return None
+    has_empty = any(s.kind == _EMPTY for s in segments)
+    steps = None
+    for empty_min in (1, 0) if has_empty else (1,):
+        steps = _reach(segments, target, empty_min)
+        if steps is not None:
+            break
+    if steps is None:
+        return None
+    # Backward pass: keep only the states on some complete cut.
+    alive: list[set[int]] = [set() for _ in range(len(segments) + 1)]
+    alive[-1] = {len(target)}
+    for i in range(len(segments) - 1, -1, -1):
+        alive[i] = {p for p, ends in steps[i].items() if any(y in alive[i + 1] for y in ends)}
+
+    new = [bytearray() for _ in parts]
+    touched: list[int] = []
+    p = 0
+    for i, segment in enumerate(segments):
+        y = max(e for e in steps[i][p] if e in alive[i + 1])
+        _assign(segment, target, p, y, new, touched)
+        p = y
+
+    edges, spans = _uncertain(segments, steps, alive, target)
+    fixed = [bytes(b) if j in touched else part for j, (b, part) in enumerate(zip(new, parts))]
+    return fixed, touched, edges, spans
+
+
+def _assign(
+    segment: _Segment, target: bytes, p: int, y: int, new: list[bytearray], touched: list[int]
+) -> None:
+    if segment.kind == _LITERAL:
+        for j, length in segment.owners:
+            new[j] += target[p : p + length]
+            p += length
+        return
+    j = segment.owners[0][0]
+    new[j] += target[p:y]
+    if not touched or touched[-1] != j:
+        touched.append(j)
+
+
+def _uncertain(
+    segments: list[_Segment],
+    steps: list[dict[int, tuple[int, ...]]],
+    alive: list[set[int]],
+    target: bytes,
+) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+    """Bytes whose token differs between complete cuts; ranges an empty token may hold or not."""
+    holders: dict[int, set[int]] = {}
+    spans: list[tuple[int, int]] = []
+    for i, segment in enumerate(segments):
+        if len(alive[i]) == 1 and len(alive[i + 1]) == 1:
+            continue  # one start, one end: the same bytes in every cut
+        lengths: set[int] = set()
+        for p in alive[i]:
+            for y in steps[i][p]:
+                if y not in alive[i + 1]:
+                    continue
+                lengths.add(y - p)
+                if segment.kind == _LITERAL:
+                    q = p
+                    for j, length in segment.owners:
+                        for b in range(q, q + length):
+                            holders.setdefault(b, set()).add(j)
+                        q += length
+                else:
+                    for b in range(p, y):
+                        holders.setdefault(b, set()).add(segment.owners[0][0])
+        if segment.kind == _EMPTY and 0 in lengths and len(lengths) > 1:
+            low = min(alive[i])
+            high = max(y for p in alive[i] for y in steps[i][p] if y in alive[i + 1])
+            if high > low:
+                spans.append((low, high))
+    edges = frozenset(b for b, js in holders.items() if len(js) > 1)
+    return edges, tuple(spans)
+
+
+# -- bookkeeping ---------------------------------------------------------------------------------
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _sources_after(
+    old: Sequence[bytes], new: Sequence[bytes], sources: Sequence[BytesSource], source: BytesSource
+) -> tuple[BytesSource, ...]:
+    if source == "bytes":
+        return tuple(sources)
+    return tuple(s if a == b else source for a, b, s in zip(old, new, sources))
+
+
+_HOW: Final[dict[str, str]] = {
+    "bpe_symbols": "byte-level BPE symbols decoded",
+    "byte_fallback": "SentencePiece piece decoded",
+    "escaped": "escaped token text decoded",
+    "aligned": "realigned to the reported text",
+}
+
+
+def _changed_problems(
+    old: Sequence[bytes],
+    new: Sequence[bytes],
+    sources: Sequence[BytesSource],
+    first_index: int,
+    note: str,
+) -> list[Problem]:
+    problems = []
+    ends = list(accumulate(map(len, new), initial=0))
+    for j, (a, b) in enumerate(zip(old, new)):
+        if a == b:
+            continue
+        index = first_index + j
+        problems.append(
+            Problem(
+                "bytes_recovered",
+                f"token {index}: {a!r} {_HOW.get(sources[j], 'recovered')}: {b!r}{note}",
+                token=index,
+                byte_start=ends[j],
+                byte_end=ends[j + 1],
+                bytes=b,
+            )
+        )
+    return problems
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the longest common prefix (binary search over C-level slice compares)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _mismatch(
+    parts: list[bytes],
+    candidates: list[tuple[BytesSource, list[bytes]]],
+    sources: Sequence[BytesSource],
+    target: bytes,
+    errors: str,
+    first_index: int,
+) -> Recovered:
+    """No interpretation explains the text: raise, or keep the best one and say where it differs."""
+    source, new = candidates[0]
+    best = _common_prefix(b"".join(new), target)
+    for other_source, other in candidates[1:]:
+        length = _common_prefix(b"".join(other), target)
+        if length > best:
+            source, new, best = other_source, other, length
+    joined = b"".join(new)
+    start = best
+    while start and start < len(joined) and joined[start] & 0xC0 == 0x80:
+        start -= 1  # show whole characters
+    suffix = _common_prefix(joined[::-1], target[::-1])
+    end = max(start, len(joined) - suffix)
+    ends = list(accumulate(map(len, new)))
+    token = first_index + min(bisect_right(ends, start), max(len(new) - 1, 0))
+    ours = joined[max(0, start - 12) : start + 24].decode("utf-8", "replace")
+    theirs = target[max(0, start - 12) : start + 24].decode("utf-8", "replace")
+    lossy = sum(1 for part in new if not part or _FFFD in part)
+    message = (
+        f"token {token}: the tokens' text differs from the reported text at byte {start}: "
+        f"tokens give {ours!r}, the reported text has {theirs!r}"
+        + (f" ({lossy} lossy tokens could not be realigned)" if lossy else "")
+    )
+    if errors == "strict":
+        raise DecodeError(
+            message + ". Use errors='replace' to keep the tokens' text and a problem.",
+            token=token,
+            byte_offset=start,
+            bad_bytes=joined[start:end],
+        )
+    new_sources = _sources_after(parts, new, sources, source)
+    problems = _changed_problems(parts, new, new_sources, first_index, "")
+    problems.append(
+        Problem(
+            "text_mismatch",
+            message,
+            token=token,
+            byte_start=start,
+            byte_end=end,
+            bytes=joined[start:end],
+        )
+    )
+    spans = []
+    offset = 0
+    for part in new:
+        if _FFFD in part:
+            spans.append((offset, offset + len(part)))
+        offset += len(part)
+    return Recovered(new, new_sources, problems, frozenset(), tuple(spans))
