@@ -27,16 +27,20 @@ Detection
 tokens' bytes already decode to it, nothing is changed (and nothing here runs). Otherwise the
 interpretations are tried in this order, each over the whole response: the bytes as read, BPE
 symbols (only if every token's text is made of the 256 symbols), SentencePiece pieces (only if
-some token is a ``<0xNN>`` piece or holds ``▁``), escaped token text (only if some token's string
-has escapes). The first whose joined bytes equal the reported text wins; if none does, each is
+some token is a ``<0xNN>`` piece or holds ``▁``; first without, then with ``▁`` → space),
+escaped token text (only if some token's string has escapes), and token strings taken as plain
+text where escapes were decoded from them (a token may really read ``\xe9``). The first whose joined bytes equal the reported text wins; if none does, each is
 realigned (below) in the same order. (SentencePiece drops the space its first ``▁`` stands for;
 so does this module when that makes the text match.)
 
-*Without a reported text* only strong evidence counts: BPE symbols when the whole text is made of
-the 256 symbols, contains at least one of the 68 shifted ones (U+0100–U+0143, which stand for
-the space, control bytes and 0x7F–0xA0, 0xAD: a leaked space is ``Ġ``, so any real text with a
-space fails the test) and the inverted bytes are valid UTF-8; ``<0xNN>`` pieces when the response
-has some and converting them gives valid UTF-8 (``▁`` is left alone: real text may contain it).
+*Without a reported text* only strong evidence counts. ``<0xNN>`` pieces are converted when the
+response has some and converting them gives valid UTF-8 (``▁`` is left alone: real text may
+contain it). Else BPE symbols are inverted when the whole text is made of the 256 symbols,
+contains at least one of the 68 shifted ones (U+0100–U+0143, which stand for the space, control
+bytes and 0x7F–0xA0, 0xAD: a leaked space is ``Ġ``, so a real text with a space never passes) and
+the inverted bytes are valid UTF-8. Either way the result must hold no control characters but
+tab, newline and carriage return (``Ā`` inverts to NUL, ``Č`` to a form feed: real Latin text
+fails there).
 
 Realignment
 -----------
@@ -119,6 +123,8 @@ BYTE_SYMBOLS: Final = _gpt2_bytes_to_unicode()
 _SYMBOL_TO_LATIN1: Final = {ord(symbol): byte for byte, symbol in enumerate(BYTE_SYMBOLS)}
 _NOT_SYMBOL: Final = re.compile("[^" + re.escape("".join(BYTE_SYMBOLS)) + "]")
 _SHIFTED: Final = re.compile("[\u0100-\u0143]")
+# C0 and C1 controls but tab, newline, carriage return: never in real model output.
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # -- data: SentencePiece pieces, U+FFFD ----------------------------------------------------------
 
@@ -229,20 +235,39 @@ def _as_escaped(parts: Sequence[bytes], tokens: Sequence[str | None]) -> list[by
 
 
 def _candidates(
-    parts: list[bytes], tokens: Sequence[str | None]
+    parts: list[bytes], sources: Sequence[BytesSource], tokens: Sequence[str | None]
 ) -> list[tuple[BytesSource, list[bytes]]]:
     """The interpretations worth trying, the bytes as read first."""
     found: list[tuple[BytesSource, list[bytes]]] = [("bytes", parts)]
     bpe = _as_bpe(parts)
     if bpe is not None and bpe != parts:
         found.append(("bpe_symbols", bpe))
-    pieces = _as_pieces(parts, spaces=True)
-    if pieces is not None:
-        found.append(("byte_fallback", pieces))
+    for spaces in (False, True):
+        pieces = _as_pieces(parts, spaces=spaces)
+        if pieces is not None and all(pieces != other for _, other in found):
+            found.append(("byte_fallback", pieces))
     escaped = _as_escaped(parts, tokens)
     if escaped is not None:
         found.append(("escaped", escaped))
+    literal = _as_literal(parts, sources, tokens)
+    if literal is not None:
+        found.append(("text", literal))
     return found
+
+
+def _as_literal(
+    parts: Sequence[bytes], sources: Sequence[BytesSource], tokens: Sequence[str | None]
+) -> list[bytes] | None:
+    """Token strings taken as plain text where their escapes were decoded (a real ``\\xe9``)."""
+    out, changed = [], False
+    for part, source, token in zip(parts, sources, tokens):
+        if source == "escaped" and isinstance(token, str):
+            data = token.encode("utf-8", "surrogatepass")
+            changed = changed or data != part
+            out.append(data)
+        else:
+            out.append(part)
+    return out if changed else None
 
 
 def _strip_dummy_prefix(parts: list[bytes], target: bytes) -> list[bytes] | None:
@@ -280,14 +305,19 @@ def recover_without_text(
     except UnicodeDecodeError:
         return None
     chosen: tuple[BytesSource, list[bytes]] | None = None
-    if not text.isascii() and _NOT_SYMBOL.search(text) is None and _SHIFTED.search(text):
-        bpe = _as_bpe(parts)
-        if bpe is not None and _valid_utf8(b"".join(bpe)):
-            chosen = ("bpe_symbols", bpe)
-    if chosen is None and b"<0x" in joined:
+    if b"<0x" in joined:
         pieces = _as_pieces(parts, spaces=False)
-        if pieces is not None and _valid_utf8(b"".join(pieces)):
+        if pieces is not None and _plausible_text(b"".join(pieces)):
             chosen = ("byte_fallback", pieces)
+    if (
+        chosen is None
+        and not text.isascii()
+        and _NOT_SYMBOL.search(text) is None
+        and _SHIFTED.search(text)
+    ):
+        bpe = _as_bpe(parts)
+        if bpe is not None and _plausible_text(b"".join(bpe)):
+            chosen = ("bpe_symbols", bpe)
     if chosen is None:
         return None
     source, new = chosen
@@ -318,7 +348,7 @@ def recover(
     ([b'\\xf0', b'\\x9f', b'\\x98', b'\\x8a'], 'aligned', "token 0: b'\\\\xef\\\\xbf\\\\xbd' realigned to the reported text: b'\\\\xf0'")
     """
     target = text.encode("utf-8", "surrogatepass")
-    candidates = _candidates(parts, tokens)
+    candidates = _candidates(parts, sources, tokens)
     for source, new in candidates:
         if source == "byte_fallback":
             new = _strip_dummy_prefix(new, target) or new
@@ -524,12 +554,13 @@ def _uncertain(
 # -- bookkeeping ---------------------------------------------------------------------------------
 
 
-def _valid_utf8(data: bytes) -> bool:
+def _plausible_text(data: bytes) -> bool:
+    """Valid UTF-8 without control characters other than tab, newline and carriage return."""
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    return True
+    return _CONTROL.search(text) is None
 
 
 def _sources_after(
