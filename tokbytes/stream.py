@@ -45,6 +45,7 @@ import regex
 from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, read_records
 from .errors import InputError
 from .records import Problem, Unit
+from .units import _JOINING as _JOINING  # characters a grapheme break may depend on
 from .units import _WORD_BOUNDARY as _WORD_BOUNDARY  # the pattern batch words use
 from .units import (
     LEVELS,
@@ -524,7 +525,7 @@ class StreamDecoder:
 
         Applies when every pending token's bytes decode on their own (no character spans two
         tokens, nothing invalid, no empty token) and, for graphemes, no character can join
-        another (what ``grapheme_bounds`` checks: nothing from U+0300 up, no CR); the last
+        another (what ``grapheme_bounds`` checks: no CR, Extend, ZWJ, SpacingMark, Prepend, regional indicator or jamo); the last
         grapheme waits for the next character. Returns None when it does not apply. Each unit
         lies in one token, so its fields are the expressions ``build_units`` uses for such
         units: tokens ``(j,)``, cover = the token's logprob, split = ``0.0 + logprob * share /
@@ -537,7 +538,10 @@ class StreamDecoder:
         hold = self._level == "grapheme" and not final
         if self._level == "grapheme":
             joined = "".join(pieces)
-            if "\r" in joined or not (joined.isascii() or max(joined) < "\u0300"):
+            # A break can only be suppressed next to a CR, Extend, ZWJ, SpacingMark, Prepend,
+            # regional indicator or Hangul jamo (as in grapheme_bounds): without one, every
+            # character but the held last one is a cluster of its own.
+            if (not joined.isascii() and _JOINING.search(joined)) or "\r" in joined:
                 return None
         cover = self._attribution == "cover"
         units: list[Unit] = []
