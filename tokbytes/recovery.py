@@ -82,19 +82,25 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import accumulate
-from typing import Final, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 from .errors import DecodeError
 from .escapes import has_escapes, token_text_to_bytes
 from .records import BytesSource, Problem
 
 __all__ = [
+    "BYTE_SYMBOLS",
+    "FFFD",
     "MAX_EMPTY_FRAGMENT",
+    "Evidence",
     "Recovered",
     "bpe_symbols_to_bytes",
+    "byte_pieces_to_bytes",
     "bytes_to_bpe_symbols",
+    "changed_problems",
+    "evidence",
     "recover",
     "recover_without_text",
     "suspicious",
@@ -130,12 +136,15 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 _BYTE_PIECE: Final = re.compile(rb"<0x([0-9A-F]{2})>")
 _SPACE_PIECE: Final = "\u2581".encode()  # ▁ LOWER ONE EIGHTH BLOCK: SentencePiece's space
-_FFFD: Final = "\ufffd".encode()
+#: U+FFFD's UTF-8: what lossy servers send for a partial character.
+FFFD: Final = "\ufffd".encode()
+_FFFD: Final = FFFD
 
 #: Most bytes an empty token (``""``, ``[]``) may stand for when realigning.
-MAX_EMPTY_FRAGMENT: Final = 64
+MAX_EMPTY_FRAGMENT: Final = 32
 # Most positions the realignment keeps open at once (beyond: "cannot be explained").
 _MAX_STATES: Final = 50_000
+_BIG: Final = 1 << 62
 
 
 class Recovered(NamedTuple):
@@ -191,6 +200,48 @@ def suspicious(text: str, buffer: bytes) -> bool:
     return not text.isascii() and _NOT_SYMBOL.search(text) is None
 
 
+#: What one token's bytes say about the response's format (see :func:`evidence`).
+Evidence = Literal["same", "undecided", "bytes", "bpe_symbols", "byte_fallback"]
+
+
+def evidence(data: bytes) -> Evidence:
+    """What one token's bytes (as sent) say about how the response writes its tokens.
+
+    ``"byte_fallback"`` for a whole ``<0xNN>`` piece; ``"bpe_symbols"`` for BPE symbols alone
+    with at least one shifted one (``Ġ``, ``Ċ``, U+0100–U+0143); ``"bytes"`` for any character
+    that is no BPE symbol (a space, CJK, U+FFFD) or bytes that are not UTF-8; ``"same"`` for
+    printable ASCII (read the same either way); ``"undecided"`` for Latin-1 symbols (``æ``, ``é``).
+
+    >>> [evidence(x.encode()) for x in ("<0xE8>", "Ġthe", "the", "æé", " the", "是")]
+    ['byte_fallback', 'bpe_symbols', 'same', 'undecided', 'bytes', 'bytes']
+    """
+    if _BYTE_PIECE.fullmatch(data):
+        return "byte_fallback"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "bytes"
+    if _NOT_SYMBOL.search(text):
+        return "bytes"
+    if _SHIFTED.search(text):
+        return "bpe_symbols"
+    return "same" if text.isascii() else "undecided"
+
+
+def byte_pieces_to_bytes(data: bytes, *, spaces: bool = False) -> bytes:
+    """One SentencePiece piece's bytes: ``<0xNN>`` → that byte; with ``spaces``, ``▁`` → space.
+
+    >>> byte_pieces_to_bytes(b"<0xE8>"), byte_pieces_to_bytes("▁Hi".encode(), spaces=True)
+    (b'\\xe8', b' Hi')
+    """
+    match = _BYTE_PIECE.fullmatch(data)
+    if match:
+        return bytes([int(match.group(1), 16)])
+    if spaces and _SPACE_PIECE in data:
+        return data.replace(_SPACE_PIECE, b" ")
+    return data
+
+
 # -- interpretations -----------------------------------------------------------------------------
 
 
@@ -208,18 +259,8 @@ def _as_bpe(parts: Sequence[bytes]) -> list[bytes] | None:
 
 
 def _as_pieces(parts: Sequence[bytes], *, spaces: bool) -> list[bytes] | None:
-    out, changed = [], False
-    for part in parts:
-        match = _BYTE_PIECE.fullmatch(part)
-        if match:
-            out.append(bytes([int(match.group(1), 16)]))
-            changed = True
-        elif spaces and _SPACE_PIECE in part:
-            out.append(part.replace(_SPACE_PIECE, b" "))
-            changed = True
-        else:
-            out.append(part)
-    return out if changed else None
+    out = [byte_pieces_to_bytes(part, spaces=spaces) for part in parts]
+    return out if out != parts else None
 
 
 def _as_escaped(parts: Sequence[bytes], tokens: Sequence[str | None]) -> list[bytes] | None:
@@ -322,7 +363,7 @@ def recover_without_text(
         return None
     source, new = chosen
     new_sources = _sources_after(parts, new, sources, source)
-    problems = _changed_problems(parts, new, new_sources, first_index, "")
+    problems = changed_problems(parts, new, new_sources, first_index, "")
     return Recovered(new, new_sources, problems, frozenset(), ())
 
 
@@ -334,12 +375,15 @@ def recover(
     text: str,
     errors: str = "strict",
     first_index: int = 0,
+    first_byte: int = 0,
 ) -> Recovered:
     """Recover the tokens' bytes so that they spell ``text``, the provider's reported text.
 
     ``parts`` are the bytes as read, ``sources`` where they came from, ``tokens`` the token
     strings (None where absent). Raises :class:`~tokbytes.DecodeError` when no interpretation
-    explains ``text`` and ``errors`` is ``"strict"``.
+    explains ``text`` and ``errors`` is ``"strict"``. ``first_index`` and ``first_byte`` shift
+    the token indices and byte offsets that problems and errors report (a window of a stream);
+    ``unknown_edges`` and ``unknown_spans`` stay relative to ``parts``.
 
     Ollama's 😊 (four tokens, each sent as U+FFFD):
 
@@ -354,7 +398,7 @@ def recover(
             new = _strip_dummy_prefix(new, target) or new
         if b"".join(new) == target:
             new_sources = _sources_after(parts, new, sources, source)
-            problems = _changed_problems(parts, new, new_sources, first_index, "")
+            problems = changed_problems(parts, new, new_sources, first_index, first_byte=first_byte)
             return Recovered(new, new_sources, problems, frozenset(), ())
     for source, new in candidates:
         aligned = _realign(new, target)
@@ -367,9 +411,11 @@ def recover(
         note = ""
         if edges or spans:
             note = "; several cuts explain the text, units whose tokens depend on it have no score"
-        problems = _changed_problems(parts, fixed, realigned, first_index, note)
+        problems = changed_problems(
+            parts, fixed, realigned, first_index, note, first_byte=first_byte
+        )
         return Recovered(fixed, tuple(realigned), problems, edges, spans)
-    return _mismatch(parts, candidates, sources, target, errors, first_index)
+    return _mismatch(parts, candidates, sources, target, errors, first_index, first_byte)
 
 
 # -- realignment ---------------------------------------------------------------------------------
@@ -422,14 +468,12 @@ def _segments(parts: Sequence[bytes]) -> list[_Segment]:
     return segments
 
 
-def _successors(segment: _Segment, p: int, target: bytes, empty_min: int) -> Iterable[int]:
-    """Where ``segment`` can end in ``target`` when it starts at byte ``p``."""
+Intervals = list[tuple[int, int]]  # sorted, disjoint, inclusive ranges of byte positions
+
+
+def _lossy_ends(p: int, count: int, target: bytes) -> Intervals:
+    """Where a run of ``count`` U+FFFD starting at byte ``p`` can end (inclusive ranges)."""
     n = len(target)
-    if segment.kind == _LITERAL:
-        return (p + len(segment.data),) if target.startswith(segment.data, p) else ()
-    if segment.kind == _EMPTY:
-        return range(p + empty_min, min(n, p + MAX_EMPTY_FRAGMENT) + 1)
-    count = segment.owners[0][1]
     # Non-ASCII bytes that hold no whole character: at most up to the last byte of the first
     # character starting at or after p (ASCII bytes and whole characters are never replaced).
     start = p
@@ -442,25 +486,114 @@ def _successors(segment: _Segment, p: int, target: bytes, empty_min: int) -> Ite
         last = end - 1
     else:
         last = start
-    found: list[int] = list(range(p + count, last + 1))
+    found = [(p + count, last)] if p + count <= last else []
     if target.startswith(_FFFD * count, p):  # a real U+FFFD of the reported text
-        found.append(p + 3 * count)
+        found.append((p + 3 * count, p + 3 * count))
     return found
 
 
-def _reach(
-    segments: list[_Segment], target: bytes, empty_min: int
-) -> list[dict[int, tuple[int, ...]]] | None:
-    """Forward pass: for each segment, every start it can have and where it can end from there."""
-    steps: list[dict[int, tuple[int, ...]]] = []
-    current = {0}
+def _fits(segment: _Segment, p: int, y: int, target: bytes, empty_min: int) -> bool:
+    """Can ``segment`` cover exactly ``target[p:y]``?"""
+    if segment.kind == _LITERAL:
+        return y - p == len(segment.data) and target.startswith(segment.data, p)
+    if segment.kind == _EMPTY:
+        return empty_min <= y - p <= MAX_EMPTY_FRAGMENT
+    return any(a <= y <= b for a, b in _lossy_ends(p, segment.owners[0][1], target))
+
+
+def _merge(ranges: Intervals) -> Intervals:
+    ranges.sort()
+    out: Intervals = []
+    for lo, hi in ranges:
+        if out and lo <= out[-1][1] + 1:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _forward(segment: _Segment, states: Intervals, target: bytes, empty_min: int) -> Intervals:
+    """Every position ``segment`` can end at, starting from any of ``states``."""
+    n = len(target)
+    if segment.kind == _LITERAL:
+        data, size = segment.data, len(segment.data)
+        found: Intervals = []
+        for lo, hi in states:
+            q = target.find(data, lo, hi + size)  # C-level search for the anchor
+            while q >= 0:
+                found.append((q + size, q + size))
+                q = target.find(data, q + 1, hi + size)
+        return found  # already sorted and disjoint
+    if segment.kind == _EMPTY:
+        return _merge(
+            [
+                (lo + empty_min, min(n, hi + MAX_EMPTY_FRAGMENT))
+                for lo, hi in states
+                if lo + empty_min <= n
+            ]
+        )
+    count = segment.owners[0][1]
+    return _merge(
+        [r for lo, hi in states for p in range(lo, hi + 1) for r in _lossy_ends(p, count, target)]
+    )
+
+
+def _inside(states: Intervals, p: int) -> bool:
+    k = bisect_right(states, (p, _BIG)) - 1
+    return k >= 0 and states[k][0] <= p <= states[k][1]
+
+
+def _backward(
+    segment: _Segment, states: Intervals, ends: set[int], target: bytes, empty_min: int
+) -> set[int]:
+    """The starts among ``states`` from which ``segment`` can end at one of ``ends``."""
+    if segment.kind == _LITERAL:
+        size = len(segment.data)
+        return {
+            y - size
+            for y in ends
+            if _inside(states, y - size) and target.startswith(segment.data, y - size)
+        }
+    if segment.kind == _EMPTY:  # any start within reach: intersect two interval lists
+        reach = _merge([(max(0, y - MAX_EMPTY_FRAGMENT), y - empty_min) for y in ends])
+        found: set[int] = set()
+        for lo, hi in reach:
+            k = max(0, bisect_right(states, (lo, _BIG)) - 1)
+            while k < len(states) and states[k][0] <= hi:
+                a, b = states[k]
+                found.update(range(max(lo, a), min(hi, b) + 1))
+                k += 1
+        return found
+    else:  # a U+FFFD run: at most a tail and a head of a character, or that many real U+FFFD
+        count = segment.owners[0][1]
+        low, high = -max(6, 3 * count), -count
+    return {
+        p
+        for y in ends
+        for p in range(max(0, y + low), y + high + 1)
+        if _inside(states, p) and _fits(segment, p, y, target, empty_min)
+    }
+
+
+def _reach(segments: list[_Segment], target: bytes, empty_min: int) -> list[set[int]] | None:
+    """For each segment boundary, the positions on some complete cut of the text (or None)."""
+    forward: list[Intervals] = [[(0, 0)]]
     for segment in segments:
-        step = {p: tuple(_successors(segment, p, target, empty_min)) for p in sorted(current)}
-        current = {y for ends in step.values() for y in ends}
-        steps.append(step)
-        if not current or len(current) > _MAX_STATES:
+        states = _forward(segment, forward[-1], target, empty_min)
+        if not states or len(states) > _MAX_STATES:
             return None
-    return steps if len(target) in current else None
+        forward.append(states)
+    n = len(target)
+    if not _inside(forward[-1], n):
+        return None
+    alive: list[set[int]] = [set() for _ in forward]
+    alive[-1] = {n}
+    for i in range(len(segments) - 1, -1, -1):
+        alive[i] = _backward(segments[i], forward[i], alive[i + 1], target, empty_min)
+        if len(alive[i]) > _MAX_STATES:
+            return None
+    return alive
 
 
 def _realign(
@@ -474,30 +607,26 @@ def _realign(
     segments = _segments(parts)
     if not any(s.kind != _LITERAL for s in segments):
         return None
-    has_empty = any(s.kind == _EMPTY for s in segments)
-    steps = None
-    for empty_min in (1, 0) if has_empty else (1,):
-        steps = _reach(segments, target, empty_min)
-        if steps is not None:
+    alive = None
+    for empty_min in (1, 0) if any(s.kind == _EMPTY for s in segments) else (1,):
+        alive = _reach(segments, target, empty_min)
+        if alive is not None:
             break
-    if steps is None:
+    if alive is None:
         return None
-    # Backward pass: keep only the states on some complete cut.
-    alive: list[set[int]] = [set() for _ in range(len(segments) + 1)]
-    alive[-1] = {len(target)}
-    for i in range(len(segments) - 1, -1, -1):
-        alive[i] = {p for p, ends in steps[i].items() if any(y in alive[i + 1] for y in ends)}
-
     new = [bytearray() for _ in parts]
     touched: list[int] = []
     p = 0
     for i, segment in enumerate(segments):
-        y = max(e for e in steps[i][p] if e in alive[i + 1])
+        if segment.kind == _LITERAL:
+            y = p + len(segment.data)
+        else:
+            y = max(e for e in alive[i + 1] if _fits(segment, p, e, target, empty_min))
         _assign(segment, target, p, y, new, touched)
         p = y
-
-    edges, spans = _uncertain(segments, steps, alive, target)
-    fixed = [bytes(b) if j in touched else part for j, (b, part) in enumerate(zip(new, parts))]
+    edges, spans = _uncertain(segments, alive, empty_min)
+    done = set(touched)
+    fixed = [bytes(b) if j in done else part for j, (b, part) in enumerate(zip(new, parts))]
     return fixed, touched, edges, spans
 
 
@@ -516,37 +645,35 @@ def _assign(
 
 
 def _uncertain(
-    segments: list[_Segment],
-    steps: list[dict[int, tuple[int, ...]]],
-    alive: list[set[int]],
-    target: bytes,
+    segments: list[_Segment], alive: list[set[int]], empty_min: int
 ) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
-    """Bytes whose token differs between complete cuts; ranges an empty token may hold or not."""
+    """Bytes that may belong to different tokens in different cuts; ranges an empty token may
+    hold or not.
+
+    Where a segment's start or end differs between cuts, each of its tokens may hold any byte
+    from its earliest possible start to its latest possible end (a superset when the cuts leave
+    holes: then more units than strictly necessary go without a score, never fewer).
+    """
     holders: dict[int, set[int]] = {}
     spans: list[tuple[int, int]] = []
     for i, segment in enumerate(segments):
-        if len(alive[i]) == 1 and len(alive[i + 1]) == 1:
+        starts, stops = alive[i], alive[i + 1]
+        if len(starts) == 1 and len(stops) == 1:
             continue  # one start, one end: the same bytes in every cut
-        lengths: set[int] = set()
-        for p in alive[i]:
-            for y in steps[i][p]:
-                if y not in alive[i + 1]:
-                    continue
-                lengths.add(y - p)
-                if segment.kind == _LITERAL:
-                    q = p
-                    for j, length in segment.owners:
-                        for b in range(q, q + length):
-                            holders.setdefault(b, set()).add(j)
-                        q += length
-                else:
-                    for b in range(p, y):
-                        holders.setdefault(b, set()).add(segment.owners[0][0])
-        if segment.kind == _EMPTY and 0 in lengths and len(lengths) > 1:
-            low = min(alive[i])
-            high = max(y for p in alive[i] for y in steps[i][p] if y in alive[i + 1])
-            if high > low:
-                spans.append((low, high))
+        first, last = min(starts), max(starts)
+        if segment.kind == _LITERAL:
+            hulls = []
+            for j, length in segment.owners:
+                hulls.append((first, last + length, j))
+                first, last = first + length, last + length
+        else:
+            j = segment.owners[0][0]
+            hulls = [(first, max(stops), j)]
+            if segment.kind == _EMPTY and empty_min == 0 and starts & stops and max(stops) > first:
+                spans.append((first, max(stops)))  # none, or some bytes: unknown either way
+        for low, high, j in hulls:
+            for b in range(low, high):
+                holders.setdefault(b, set()).add(j)
     edges = frozenset(b for b, js in holders.items() if len(js) > 1)
     return edges, tuple(spans)
 
@@ -579,15 +706,27 @@ _HOW: Final[dict[str, str]] = {
 }
 
 
-def _changed_problems(
+def changed_problems(
     old: Sequence[bytes],
     new: Sequence[bytes],
     sources: Sequence[BytesSource],
-    first_index: int,
-    note: str,
+    first_index: int = 0,
+    note: str = "",
+    *,
+    first_byte: int = 0,
 ) -> list[Problem]:
+    """One ``"bytes_recovered"`` problem per token whose bytes changed from ``old`` to ``new``.
+
+    ``sources[j]`` says how token ``j``'s new bytes were found; ``first_index`` and
+    ``first_byte`` are the index and byte offset of the first token (a window of a stream).
+
+    >>> found = changed_problems([b"<0xE8>", b"a"], [b"\\xe8", b"a"], ["byte_fallback", "bytes"])
+    >>> for problem in found:
+    ...     print(problem.message)
+    token 0: b'<0xE8>' SentencePiece piece decoded: b'\\xe8'
+    """
     problems = []
-    ends = list(accumulate(map(len, new), initial=0))
+    ends = list(accumulate(map(len, new), initial=first_byte))
     for j, (a, b) in enumerate(zip(old, new)):
         if a == b:
             continue
@@ -617,6 +756,16 @@ def _common_prefix(a: bytes, b: bytes) -> int:
     return low
 
 
+def _around(data: bytes, at: int, before: int = 12, after: int = 24) -> str:
+    """The text of ``data`` around byte ``at``, cut at character starts."""
+    low, high = max(0, at - before), min(len(data), at + after)
+    while 0 < low < len(data) and data[low] & 0xC0 == 0x80:
+        low -= 1
+    while high < len(data) and data[high] & 0xC0 == 0x80:
+        high += 1
+    return data[low:high].decode("utf-8", "replace")
+
+
 def _mismatch(
     parts: list[bytes],
     candidates: list[tuple[BytesSource, list[bytes]]],
@@ -624,6 +773,7 @@ def _mismatch(
     target: bytes,
     errors: str,
     first_index: int,
+    first_byte: int,
 ) -> Recovered:
     """No interpretation explains the text: raise, or keep the best one and say where it differs."""
     source, new = candidates[0]
@@ -640,11 +790,11 @@ def _mismatch(
     end = max(start, len(joined) - suffix)
     ends = list(accumulate(map(len, new)))
     token = first_index + min(bisect_right(ends, start), max(len(new) - 1, 0))
-    ours = joined[max(0, start - 12) : start + 24].decode("utf-8", "replace")
-    theirs = target[max(0, start - 12) : start + 24].decode("utf-8", "replace")
+    ours, theirs = _around(joined, start), _around(target, start)
     lossy = sum(1 for part in new if not part or _FFFD in part)
     message = (
-        f"token {token}: the tokens' text differs from the reported text at byte {start}: "
+        f"token {token}: the tokens' text differs from the reported text at byte "
+        f"{start + first_byte}: "
         f"tokens give {ours!r}, the reported text has {theirs!r}"
         + (f" ({lossy} lossy tokens could not be realigned)" if lossy else "")
     )
@@ -652,18 +802,18 @@ def _mismatch(
         raise DecodeError(
             message + ". Use errors='replace' to keep the tokens' text and a problem.",
             token=token,
-            byte_offset=start,
+            byte_offset=start + first_byte,
             bad_bytes=joined[start:end],
         )
     new_sources = _sources_after(parts, new, sources, source)
-    problems = _changed_problems(parts, new, new_sources, first_index, "")
+    problems = changed_problems(parts, new, new_sources, first_index, first_byte=first_byte)
     problems.append(
         Problem(
             "text_mismatch",
             message,
             token=token,
-            byte_start=start,
-            byte_end=end,
+            byte_start=start + first_byte,
+            byte_end=end + first_byte,
             bytes=joined[start:end],
         )
     )
