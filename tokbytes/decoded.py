@@ -40,6 +40,13 @@ def decode(
     in ``Decoded.problems``. ``attribution`` chooses the meaning of unit scores (``"cover"`` or
     ``"split"``; see the README).
 
+    ``text`` is the final text the provider reported (taken from the container when it has one,
+    e.g. ``message.content``). When the tokens' bytes do not spell it, they are recovered (BPE
+    symbols, SentencePiece byte pieces, U+FFFD or empty fragments realigned; see
+    ``docs/recovery.md``), each repaired token is listed in ``problems`` and units whose tokens
+    cannot be known get ``logprob = nan``; a text the tokens cannot spell raises
+    :class:`~tokbytes.DecodeError` (``errors="replace"``: a ``"text_mismatch"`` problem).
+
     >>> doc = decode([
     ...     {"token": " 서", "bytes": [32, 236, 132, 156], "logprob": -0.01},
     ...     {"token": "\\\\xec\\\\x9a", "bytes": [236, 154], "logprob": -0.2},
@@ -51,6 +58,9 @@ def decode(
     [('서울', -0.51, (0, 1, 2))]
     >>> [(t.token, t.text) for t in doc.tokens]
     [(' 서', ' 서'), ('\\\\xec\\\\x9a', ''), ('\\\\xb8', '울')]
+    >>> lossy = decode([{"token": "\\ufffd", "bytes": [239, 191, 189], "logprob": -0.5}] * 2, text="é")
+    >>> lossy.text, [t.bytes_source for t in lossy.tokens], lossy.chars[0].logprob
+    ('é', ['aligned', 'aligned'], -1.0)
     """
     records, reported, shape = _find_records(tokens, choice=choice, channel=channel)
     if text is None:
