@@ -38,9 +38,10 @@ response has some and converting them gives valid UTF-8 (``▁`` is left alone: 
 contain it). Else BPE symbols are inverted when the whole text is made of the 256 symbols,
 contains at least one of the 68 shifted ones (U+0100–U+0143, which stand for the space, control
 bytes and 0x7F–0xA0, 0xAD: a leaked space is ``Ġ``, so a real text with a space never passes) and
-the inverted bytes are valid UTF-8. Either way the result must hold no control characters but
-tab, newline and carriage return (``Ā`` inverts to NUL, ``Č`` to a form feed: real Latin text
-fails there).
+the inverted bytes are valid UTF-8 holding multi-byte characters or a space or newline (a leak
+of ASCII text shows ``Ġ``/``Ċ``). Either way the result must hold no control characters but tab,
+newline and a carriage return before a newline (``Ā`` inverts to NUL, ``č`` to a lone CR: real
+Latin text such as ``čaj`` or ``Ā`` fails there).
 
 Realignment
 -----------
@@ -131,6 +132,7 @@ _NOT_SYMBOL: Final = re.compile("[^" + re.escape("".join(BYTE_SYMBOLS)) + "]")
 _SHIFTED: Final = re.compile("[\u0100-\u0143]")
 # C0 and C1 controls but tab, newline, carriage return: never in real model output.
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LONE_CR: Final = re.compile(rb"\r(?!\n)")
 
 # -- data: SentencePiece pieces, U+FFFD ----------------------------------------------------------
 
@@ -357,7 +359,7 @@ def recover_without_text(
         and _SHIFTED.search(text)
     ):
         bpe = _as_bpe(parts)
-        if bpe is not None and _plausible_text(b"".join(bpe)):
+        if bpe is not None and _plausible_leak(b"".join(bpe)):
             chosen = ("bpe_symbols", bpe)
     if chosen is None:
         return None
@@ -688,6 +690,14 @@ def _plausible_text(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return _CONTROL.search(text) is None
+
+
+def _plausible_leak(data: bytes) -> bool:
+    """Inverted BPE symbols that look like a leak, not like real Latin text (``čaj`` → CR + aj):
+    plausible text, no CR without LF, and either multi-byte characters or a space or newline."""
+    if not _plausible_text(data) or _LONE_CR.search(data):
+        return False
+    return not data.isascii() or b" " in data or b"\n" in data
 
 
 def _sources_after(
