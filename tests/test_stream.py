@@ -8,6 +8,7 @@ problems and its text equal batch's. Timing is checked against the feed that bri
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import math
 from collections.abc import AsyncIterator, Sequence
@@ -26,6 +27,7 @@ from tests.texts import ATOMS, records, splits
 from tests.texts import logprobs as logprob_values
 from tests.texts import payloads as byte_payloads
 from tokbytes.records import Unit
+from tokbytes.recovery import bpe_symbols_to_bytes, evidence
 from tokbytes.strategies import payloads, stream_chunkings
 from tokbytes.stream import StreamDecoder, astream_units, stream_units
 
@@ -183,11 +185,60 @@ def test_stream_chunks_give_the_batch_units_and_chunks_without_logprobs_give_not
 # -- timing --------------------------------------------------------------------------------------
 
 
-def emission_feeds(chunks: list[list[Any]], level: str) -> list[tuple[Unit, int]]:
+def emission_feeds(
+    chunks: list[list[Any]], level: str, token_format: str = "auto"
+) -> list[tuple[Unit, int]]:
     """Each unit with the index of the feed that returned it (``len(chunks)`` for close)."""
-    decoder = StreamDecoder(level)  # type: ignore[arg-type]
+    decoder = StreamDecoder(level, token_format=token_format)  # type: ignore[arg-type]
     out = [(u, i) for i, chunk in enumerate(chunks) for u in decoder.feed(chunk)]
     return out + [(u, len(chunks)) for u in decoder.close()]
+
+
+def format_wait(chunks: list[list[Any]]) -> tuple[int, int]:
+    """``(first, last)``: the feeds from which ``token_format="auto"`` waits for evidence of the
+    format, to the one that brings it (``len(chunks)``: close); ``(0, 0)`` if it never waits.
+
+    The slow reference of the rule: tokens read the same either way (ASCII) change nothing,
+    Latin-1 BPE symbols (``é``) wait, and so does a shifted symbol that reads as a tab alone;
+    anything else decides (a shifted symbol that cannot begin a real text decides "bytes").
+    """
+    waiting = None
+    held: list[bytes] = []  # every token since the wait began: read the same, or held
+    for i, chunk in enumerate(chunks):
+        for record in chunk:
+            data = bytes(record["bytes"])
+            found = evidence(data)
+            if found == "bpe_symbols" and waits_after_shifted_symbol([*held, data]):
+                found = "undecided"
+            if found == "undecided":
+                waiting = i if waiting is None else waiting
+            elif found != "same":
+                return (i, i) if waiting is None else (waiting, i)
+            if waiting is not None:
+                held.append(data)
+    return (0, 0) if waiting is None else (waiting, len(chunks))
+
+
+def waits_after_shifted_symbol(tokens: list[bytes]) -> bool:
+    """The last token has a shifted BPE symbol, but read as bytes the tokens could begin a real
+    text with nothing but tabs to show for it: no space, newline or multi-byte character."""
+    read = [bpe_symbols_to_bytes(t.decode("utf-8", "replace")) for t in tokens]
+    if any(r is None for r in read):
+        return False
+    joined = b"".join(r for r in read if r is not None)
+    last = read[-1] or b""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(joined)
+    except UnicodeDecodeError:
+        return False
+    controls = [b for b in last if (b < 0x20 and b not in (9, 10, 13)) or b == 0x7F]
+    lone_cr = b"\r" in last.replace(b"\r\n", b"")
+    return not controls and not lone_cr and last.isascii() and not set(last) & {0x20, 0x0A}
+
+
+def released(feed: int, wait: tuple[int, int]) -> int:
+    """The feed a unit finished by ``feed`` is returned by, given the format wait."""
+    return wait[1] if wait[0] <= feed < wait[1] else feed
 
 
 def feed_of_byte(chunks: list[list[Any]]) -> list[int]:
@@ -205,8 +256,12 @@ def test_a_character_is_emitted_by_the_feed_that_completes_its_bytes(data: st.Da
     payload = data.draw(payloads(top_logprobs=0, max_token_bytes=5))
     chunks = data.draw(stream_chunkings(payload))
     owner = feed_of_byte(chunks)
-    for unit, feed in emission_feeds(chunks, "char"):
+    for unit, feed in emission_feeds(chunks, "char", "bytes"):
         assert feed == owner[unit.byte_end - 1], unit
+    # "auto" (the default): the same, but while it waits for evidence of the format
+    wait = format_wait(chunks)
+    for unit, feed in emission_feeds(chunks, "char"):
+        assert feed == released(owner[unit.byte_end - 1], wait), (unit, wait)
 
 
 @settings(max_examples=scaled(60), deadline=None)
@@ -219,11 +274,16 @@ def test_graphemes_and_words_are_emitted_by_the_feed_bringing_the_second_next_ch
     owner = feed_of_byte(chunks)
     doc = tokbytes.decode(payload.tokens)
     chars = list(doc.chars)
+    wait = format_wait(chunks)
     for level in ("grapheme", "word"):
-        for unit, feed in emission_feeds(chunks, level):
-            later = [c for c in chars[unit.end :] if not SKIPPED.match(c.text)]
-            if len(later) >= 2:  # else only close() is promised
-                assert feed <= owner[later[1].byte_end - 1], (level, unit)
+        for token_format in ("bytes", "auto"):
+            for unit, feed in emission_feeds(chunks, level, token_format):
+                later = [c for c in chars[unit.end :] if not SKIPPED.match(c.text)]
+                if len(later) >= 2:  # else only close() is promised
+                    promised = owner[later[1].byte_end - 1]
+                    if token_format == "auto":
+                        promised = released(promised, wait)
+                    assert feed <= promised, (level, token_format, unit)
 
 
 def test_words_wait_for_the_lookahead_uax29_needs() -> None:
@@ -447,8 +507,12 @@ def chat_chunk(group: list[dict[str, object]] | None, delta: dict[str, str]) -> 
 async def test_astream_units_yields_the_batch_units_from_an_async_stream() -> None:
     data = "서울 don't 👍🏽 3.14 🇰🇷!".encode()
     tokens = records([data[i : i + 2] for i in range(0, len(data), 2)], [-0.3] * 20)
+    deltas = codecs.getincrementaldecoder("utf-8")()  # delta text holds back half characters
     stream = [chat_chunk([], {"role": "assistant", "content": ""})]
-    stream += [chat_chunk(tokens[i : i + 3], {"content": "..."}) for i in range(0, len(tokens), 3)]
+    stream += [
+        chat_chunk(tokens[i : i + 3], {"content": deltas.decode(data[2 * i : 2 * i + 6])})
+        for i in range(0, len(tokens), 3)
+    ]
     stream += [chat_chunk(None, {}), {"id": "u", "object": "chat.completion.chunk", "choices": []}]
 
     async def chunks() -> AsyncIterator[Any]:

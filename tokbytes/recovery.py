@@ -102,6 +102,7 @@ __all__ = [
     "bytes_to_bpe_symbols",
     "changed_problems",
     "evidence",
+    "plausible_leak_token",
     "recover",
     "recover_without_text",
     "suspicious",
@@ -698,6 +699,19 @@ def _plausible_leak(data: bytes) -> bool:
     if not _plausible_text(data) or _LONE_CR.search(data):
         return False
     return not data.isascii() or b" " in data or b"\n" in data
+
+
+_C0_CONTROL: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plausible_leak_token(data: bytes) -> bool:
+    r"""One token's inverted BPE symbols could be a leak: no C0 control byte but tab and newline,
+    and no CR without LF (a stream decides at its first shifted symbol; ``č`` is not a CR).
+
+    >>> plausible_leak_token(b" the"), plausible_leak_token(b"\r"), plausible_leak_token(b"\r\n")
+    (True, False, True)
+    """
+    return _C0_CONTROL.search(data) is None and _LONE_CR.search(data) is None
 
 
 def _sources_after(

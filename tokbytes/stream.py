@@ -33,18 +33,31 @@ Memory is the window plus the emitted text: tokens behind the frontier are dropp
 
 from __future__ import annotations
 
+import codecs
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate, chain, compress, repeat
 from operator import add, ne, sub
-from typing import Any
+from typing import Any, Literal
 
 import regex
 
 from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, read_records
-from .errors import InputError
-from .records import Problem, Unit
+from .errors import DecodeError, InputError
+from .records import BytesSource, Problem, Unit
+from .recovery import (
+    FFFD as _FFFD,
+)
+from .recovery import (
+    Evidence,
+    bpe_symbols_to_bytes,
+    byte_pieces_to_bytes,
+    changed_problems,
+    evidence,
+    plausible_leak_token,
+    recover,
+)
 from .units import _JOINING as _JOINING  # characters a grapheme break may depend on
 from .units import _WORD_BOUNDARY as _WORD_BOUNDARY  # the pattern batch words use
 from .units import (
@@ -57,7 +70,11 @@ from .units import (
 )
 from .units import _split_scores as _split_scores  # split scores: the batch code itself
 
-__all__ = ["StreamDecoder", "astream_units", "stream_units"]
+__all__ = ["TOKEN_FORMATS", "StreamDecoder", "TokenFormat", "astream_units", "stream_units"]
+
+#: How a stream's token bytes are read (``StreamDecoder(token_format=...)``).
+TokenFormat = Literal["auto", "bytes", "bpe_symbols", "byte_fallback"]
+TOKEN_FORMATS: tuple[TokenFormat, ...] = ("auto", "bytes", "bpe_symbols", "byte_fallback")
 
 # UAX #29 WB4: characters word rules look through. A word boundary is final once two other
 # characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
@@ -65,6 +82,7 @@ _LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
 _REGIONAL = regex.compile(r"\p{WB=Regional_Indicator}")
 # Allowed second bytes of a UTF-8 sequence by lead byte (Unicode Table 3-7); others 80-BF.
 _SECOND_BYTE = {0xE0: (0xA0, 0xBF), 0xED: (0x80, 0x9F), 0xF0: (0x90, 0xBF), 0xF4: (0x80, 0x8F)}
+_AS_GIVEN: tuple[BytesSource] = ("bytes",)
 # Up to this many units per feed are built one by one (build_units has a fixed cost of ~12 us,
 # worth paying for the large batches a chunk of many tokens brings).
 _FEW = 16
@@ -110,18 +128,25 @@ class StreamDecoder:
         "_done",
         "_empty",
         "_errors",
+        "_format",
         "_history",
+        "_holding",
         "_inferred",
         "_invalid",
         "_level",
         "_logprobs",
+        "_lossy",
         "_parts",
+        "_plain",
         "_recent",
+        "_recovered",
+        "_reported",
         "_reported_bytes",
         "_reported_tokens",
         "_seen",
         "_text",
         "_token_base",
+        "_token_format",
     )
 
     def __init__(
@@ -133,6 +158,7 @@ class StreamDecoder:
         keep_history: bool = False,
         choice: int = 0,
         channel: str = "content",
+        token_format: TokenFormat = "auto",
     ) -> None:
         if level not in LEVELS:
             raise InputError(
@@ -154,6 +180,13 @@ class StreamDecoder:
         self._attribution: Attribution = attribution
         self._choice = choice
         self._channel = channel
+        if token_format not in TOKEN_FORMATS:
+            raise InputError(
+                f"token_format must be one of {', '.join(map(repr, TOKEN_FORMATS))}, "
+                f"got {token_format!r:.40}",
+                field="token_format",
+            )
+        self._token_format: TokenFormat = token_format
         self._history: list[Any] | None = [] if keep_history else None
         self._char_cover = level == "char" and attribution == "cover"  # see _next_chars
         self.reset()
@@ -176,6 +209,16 @@ class StreamDecoder:
         self._empty: list[Problem] = []  # ... tokens without bytes
         self._reported_bytes = 0  # invalid-UTF-8 problems are recorded up to this byte
         self._reported_tokens = 0  # empty-token problems are recorded up to this token
+        self._recovered: list[Problem] = []  # ... bytes recovered, text mismatches, ...
+        self._reported: list[str] = []  # the text stream chunks reported (their deltas)
+        #: How token bytes are read: "bytes" (as given), "bpe_symbols", "byte_fallback", or
+        #: None while "auto" has seen no evidence either way (see _converted).
+        self._format: TokenFormat | None = (
+            None if self._token_format == "auto" else self._token_format
+        )
+        self._holding = False  # auto: tokens whose reading depends on the format are waiting
+        self._lossy = False  # a U+FFFD or empty token came: units wait for the text at close()
+        self._plain = self._format == "bytes"  # feed()'s fast path applies
         self._seen = 0
         self._closed = False
         if self._history is not None:
@@ -212,14 +255,18 @@ class StreamDecoder:
                     if self._history is not None:
                         self._history.append(x)
                     self._seen += 1
-                    if self._char_cover and data:
+                    if not (self._plain and data and _FFFD not in data):
+                        return self._ingest([data], [logprob])
+                    if self._char_cover:
                         units = self._next_chars(data, logprob)
                         if units is not None:
                             return units
                     self._parts.append(data)
                     self._logprobs.append(logprob)
                     return self._advance(final=False)
-        records = self._records_of(x)
+        records, text = self._records_of(x)
+        if text:
+            self._reported.append(text)
         if not records:
             return []
         parts, logprobs, _, problems = read_records(records, first_index=self._seen)
@@ -227,22 +274,225 @@ class StreamDecoder:
             self._history.extend(records)
         self._seen += len(parts)
         self._inferred.extend(problems)
-        self._parts.extend(parts)
-        self._logprobs.extend(logprobs)
-        return self._advance(final=False)
+        return self._ingest(parts, logprobs)
 
-    def close(self) -> list[Unit]:
+    def close(self, text: str | None = None) -> list[Unit]:
         """Flush: the units still pending, with ``errors`` applied to a cut-off last character.
 
         With ``errors="strict"`` a stream that ends inside a character raises
         :class:`~tokbytes.DecodeError` (the message :func:`tokbytes.decode` gives); with
         ``"replace"`` the bytes become one U+FFFD unit and a ``"truncated"`` problem. Closing
         twice returns ``[]``.
+
+        ``text`` is the final text the provider reported (by default the deltas of the stream
+        chunks fed, when they carried any). A stream with lossy tokens (U+FFFD or empty
+        fragments, as vLLM and Ollama send) is realigned to it here, as :func:`tokbytes.decode`
+        does with ``text=``; any stream is checked against it: a difference raises
+        :class:`~tokbytes.DecodeError` (strict) or adds a ``"text_mismatch"`` problem.
         """
         if self._closed:
             return []
         self._closed = True
-        return self._advance(final=True)
+        if text is None and self._reported:
+            text = "".join(self._reported)
+        elif text is not None and not isinstance(text, str):
+            raise InputError(
+                f"text must be a str (the provider's final text), got {type(text).__name__}",
+                field="text",
+            )
+        if self._format is None:  # "auto" never saw evidence of another format
+            self._format = "bytes"
+        if self._lossy and text is not None:
+            return self._realigned(text)
+        units = self._advance(final=True)
+        if text is not None:
+            self._check_text(text)
+        return units
+
+    # -- lossy and mislabeled bytes (see tokbytes.recovery) ------------------------------------
+
+    def _ingest(self, parts: list[bytes], logprobs: list[float]) -> list[Unit]:
+        """Add tokens that need more than the fast path: format detection, lossy tokens."""
+        if self._format != "bytes":
+            parts = self._converted(parts)
+        if not self._lossy and not all(p and _FFFD not in p for p in parts):
+            self._lossy = True  # their bytes are only known once the text is: wait for close()
+        self._parts.extend(parts)
+        self._logprobs.extend(logprobs)
+        self._plain = self._format == "bytes" and not self._lossy
+        if self._lossy or self._holding:
+            return []
+        return self._advance(final=False)
+
+    def _converted(self, parts: list[bytes]) -> list[bytes]:
+        """``parts`` read in the stream's token format, deciding it first if it is ``"auto"``.
+
+        ``"auto"`` decides on the first evidence, as :func:`tokbytes.decode` does for a whole
+        response without a text: a whole-token ``<0xNN>`` piece means SentencePiece byte
+        fallback; a byte-level BPE symbol that stands for a space, a control byte or 0x7F–0xA0,
+        0xAD (``Ġ``, ``Ċ``, U+0100–U+0143) in a response made of BPE symbols alone means BPE
+        symbols; any other character, or bytes that are not UTF-8 on their own (partial
+        characters from a provider that sends real bytes), means the bytes as given. ASCII read
+        the same either way; tokens with Latin-1 symbols (``æ``, ``é``) wait for the decision.
+        """
+        out = []
+        for data in parts:
+            if self._format is None:
+                self._decide(data)
+            if self._format == "bpe_symbols":
+                data = self._reread(data, "bpe_symbols")
+            elif self._format == "byte_fallback":
+                data = self._reread(data, "byte_fallback")
+            out.append(data)
+        return out
+
+    def _decide(self, data: bytes) -> None:
+        found = evidence(data)
+        if found == "bpe_symbols":
+            found = self._leak_verdict(data)
+        if found == "undecided":  # Latin-1 symbols (æ, é): their reading waits
+            self._holding = True
+            return
+        if found == "same":  # ASCII: the same under every reading
+            return
+        self._format = found
+        self._holding = False
+        if found == "bpe_symbols":
+            # The held tokens (and the ASCII before them, which reads the same) were symbols too.
+            start = self._byte_base
+            for k, part in enumerate(self._parts):
+                new = self._reread(part, "bpe_symbols", start=start, index=self._token_base + k)
+                self._parts[k] = new
+                start += len(new)
+
+    def _leak_verdict(self, data: bytes) -> Evidence:
+        """A token with a shifted BPE symbol: is the stream a leak (``"bpe_symbols"``)?
+
+        As ``decode()`` asks of a whole response: the held tokens and ``data`` read as bytes must
+        begin a real text (a Czech ``č`` is no leaked CR, a Latvian ``Ģ`` no lone continuation
+        byte), and show a space, a newline or a multi-byte character; a tab alone (``ĉ``) waits.
+        """
+        read = [bpe_symbols_to_bytes(p.decode("utf-8", "replace")) for p in (*self._parts, data)]
+        last = read[-1]
+        if last is None or any(r is None for r in read) or not plausible_leak_token(last):
+            return "bytes"
+        try:  # a valid beginning of UTF-8 (the last character may still be incomplete)
+            codecs.getincrementaldecoder("utf-8")().decode(b"".join(r or b"" for r in read))
+        except UnicodeDecodeError:
+            return "bytes"
+        if b" " in last or b"\n" in last or not last.isascii():
+            return "bpe_symbols"
+        return "undecided"
+
+    def _reread(
+        self,
+        data: bytes,
+        source: BytesSource,
+        *,
+        start: int | None = None,
+        index: int | None = None,
+    ) -> bytes:
+        """One token's bytes read as ``source``, recording the change as ``decode`` does."""
+        if index is None:  # a token being added: it follows the window
+            index = self._token_base + len(self._parts)
+            start = self._byte_base + sum(map(len, self._parts))
+        assert start is not None
+        if source == "bpe_symbols":
+            try:
+                new = bpe_symbols_to_bytes(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                new = None
+            if new is None:
+                self._recovered.append(
+                    Problem(
+                        "text_mismatch",
+                        f"token {index}: {data!r} is not byte-level BPE symbols although the "
+                        "stream's first tokens were; its bytes are kept as given",
+                        token=index,
+                        byte_start=start,
+                        byte_end=start + len(data),
+                        bytes=data,
+                    )
+                )
+                return data
+        else:
+            new = byte_pieces_to_bytes(data, spaces=self._token_format == "byte_fallback")
+        if new != data:
+            self._recovered += changed_problems([data], [new], (source,), index, first_byte=start)
+        return new
+
+    def _realigned(self, text: str) -> list[Unit]:
+        """close() of a lossy stream: realign the window to what ``text`` has after the frontier."""
+        emitted = self.text
+        if not text.startswith(emitted):
+            self._text_mismatch(emitted, text)  # raises in strict mode
+            return self._advance(final=True)
+        done, parts = self._done, self._parts
+        # The frontier token's bytes before the frontier stand in as NULs, in both the tokens
+        # and the text (as in _advance): token lengths stay exact and the NULs match.
+        window = [b"\0" * done + parts[0][done:], *parts[1:]] if done else list(parts)
+        count = len(window)
+        given: tuple[BytesSource, ...] = _AS_GIVEN * count
+        found = recover(
+            window,
+            given,
+            (None,) * count,
+            text="\0" * done + text[len(emitted) :],
+            errors=self._errors,
+            first_index=self._token_base,
+            first_byte=self._byte_base,
+        )
+        self._recovered.extend(found.problems)
+        al = align_parts(
+            found.parts,
+            self._logprobs,
+            errors=self._errors,
+            token_base=self._token_base,
+            byte_base=self._byte_base,
+            char_base=self._char_base - done,
+            unknown_edges=found.unknown_edges,
+            unknown_spans=found.unknown_spans,
+        )
+        return self._emit(al, 0, True)
+
+    def _check_text(self, text: str) -> None:
+        """After the last units: the streamed text must be the reported one."""
+        streamed = self.text
+        if streamed == text or (
+            streamed.endswith("\ufffd")
+            and streamed[:-1] == text
+            and any(p.kind == "truncated" for p in self._invalid[-1:])
+        ):  # the reported text leaves out the partial character a cut-off answer ends with
+            return
+        self._text_mismatch(streamed, text)
+
+    def _text_mismatch(self, streamed: str, text: str) -> None:
+        """Raise (strict) or record that the streamed text is not the reported text."""
+        char = next(
+            (k for k, (a, b) in enumerate(zip(streamed, text)) if a != b),
+            min(len(streamed), len(text)),
+        )
+        byte = len(streamed[:char].encode("utf-8", "surrogatepass"))
+        message = (
+            f"the streamed text differs from the reported text at character {char} (byte "
+            f"{byte}): the tokens give {streamed[max(0, char - 8) : char + 16]!r}, the reported "
+            f"text has {text[max(0, char - 8) : char + 16]!r}"
+        )
+        if self._errors == "strict":
+            raise DecodeError(
+                message + ". Use errors='replace' to keep the tokens' text and a problem.",
+                byte_offset=byte,
+                bad_bytes=streamed[char : char + 16].encode("utf-8", "surrogatepass"),
+            )
+        self._recovered.append(
+            Problem(
+                "text_mismatch",
+                message,
+                byte_start=byte,
+                byte_end=len(streamed.encode("utf-8", "surrogatepass")),
+                bytes=streamed[char:].encode("utf-8", "surrogatepass"),
+            )
+        )
 
     def _next_chars(self, data: bytes, logprob: float) -> list[Unit] | None:
         """Cover-scored characters of one more token, without an alignment (the common stream).
@@ -339,26 +589,28 @@ class StreamDecoder:
         )
         return list(map(tuple.__new__, repeat(Unit), fields))
 
-    def _records_of(self, x: Any) -> Sequence[Any]:
+    def _records_of(self, x: Any) -> tuple[Sequence[Any], str | None]:
+        """The token records in ``x`` and the text its container reports (a chunk's delta)."""
         if isinstance(x, Mapping):
             if "logprob" in x:
-                return (x,)
+                return (x,), None
         elif isinstance(x, (list, tuple)):
             # A list of records, possibly malformed (as decode() tells them: read_records then
             # names the bad token and field), or a list extract() knows.
             if not x:
-                return ()
+                return (), None
             first = x[0]
             if isinstance(first, Mapping):
                 if "token" in first or "bytes" in first:
-                    return x
+                    return x, None
             elif hasattr(first, "logprob") and (hasattr(first, "token") or hasattr(first, "bytes")):
-                return x
+                return x, None
         elif hasattr(x, "logprob") and not hasattr(x, "choices"):
-            return (x,)
+            return (x,), None
         from .sources import extract
 
-        return extract(x, choice=self._choice, channel=self._channel, allow_empty=True).records
+        found = extract(x, choice=self._choice, channel=self._channel, allow_empty=True)
+        return found.records, found.text
 
     # -- the window ----------------------------------------------------------------------------
 
@@ -394,6 +646,11 @@ class StreamDecoder:
         except Exception:
             self._closed = True
             raise
+        return self._emit(al, held, final)
+
+    def _emit(self, al: Alignment, held: int, final: bool) -> list[Unit]:
+        """The units of the window's alignment that are final, moving the frontier past them."""
+        done = self._done
         self._record_problems(al)
         text = al.text
         real = text[done : len(text) - held]  # the characters after the frontier
@@ -655,7 +912,7 @@ class StreamDecoder:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """What was dealt with instead of raising so far, in the order ``decode`` lists them."""
-        return (*self._inferred, *self._invalid, *self._empty)
+        return (*self._inferred, *self._recovered, *self._invalid, *self._empty)
 
     @property
     def tokens_seen(self) -> int:
@@ -701,7 +958,7 @@ def _units(
     if not starts:
         return []
     bounds, token_ends, logprobs = al.char_bounds, al.token_ends, al.logprobs
-    if len(starts) == 1 and not al.invalid_spans:  # one unit: scalars (e.g. a word per token)
+    if len(starts) == 1 and not al.invalid_spans and not al.has_unknown:  # one unit: scalars
         start, end = starts[0], ends[0]
         b0, b1 = bounds[start], bounds[end]
         first, last = bisect_right(token_ends, b0), bisect_right(token_ends, b1 - 1)
@@ -743,6 +1000,8 @@ def _units(
     if attribution == "split":
         stops = [last + 1 for last in lasts]
         scores = _split_scores(al, byte_starts, byte_ends, firsts, stops, denominators)
+    if al.has_unknown:  # byte recovery could not decide some tokens: as build_units does
+        scores = al.unknown_scores(byte_starts, byte_ends, scores)
     text = al.text
     if isinstance(starts, range):
         texts = list(text[starts.start : starts.stop])
