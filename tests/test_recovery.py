@@ -443,3 +443,156 @@ def test_legacy_bytes_prefix_emoji() -> None:
     assert all(
         c.tokens == (2 * i, 2 * i + 1) and c.logprob == -1.0 for i, c in enumerate(doc.chars)
     )
+
+
+# -- streaming -------------------------------------------------------------------------------------
+
+
+def streamed(
+    chunks: list[Records], level: str, *, text: str | None = None, **options: Any
+) -> tuple[list[tuple[Any, ...]], tuple[tokbytes.Problem, ...], str]:
+    decoder = tokbytes.StreamDecoder(level, **options)  # type: ignore[arg-type]
+    units = [u for chunk in chunks for u in decoder.feed(chunk)] + decoder.close(text)
+    return comparable(units), decoder.problems, decoder.text
+
+
+def batched(
+    records: Records, level: str, *, text: str | None = None, **options: Any
+) -> tuple[list[tuple[Any, ...]], tuple[tokbytes.Problem, ...], str]:
+    doc = tokbytes.decode(records, text=text, **options)
+    return comparable(doc.units(level)), doc.problems, doc.text  # type: ignore[arg-type]
+
+
+def comparable(units: Any) -> list[tuple[Any, ...]]:
+    """Units with their logprobs' exact bits (NaN included: ``nan != nan``)."""
+    return [(*u[:6], u.logprob.hex(), u.replaced_bytes) for u in units]
+
+
+def chunked(records: Records, sizes: list[int]) -> list[Records]:
+    chunks, start = [], 0
+    for size in sizes:
+        chunks.append(records[start : start + size])
+        start += size
+    return [*chunks, records[start:]]
+
+
+@settings(max_examples=scaled(40))
+@given(payloads(top_logprobs=0), st.sampled_from(sorted(LOSSY)), st.data())
+def test_lossy_streams_realign_at_close_exactly_as_decode(
+    payload: Any, name: str, data: st.DataObject
+) -> None:
+    corrupted = LOSSY[name](clean_tokens(payload))
+    chunks = chunked(corrupted, data.draw(st.lists(st.integers(0, 4), max_size=len(corrupted))))
+    for level in ("char", "grapheme", "word"):
+        expected = batched(corrupted, level, text=payload.text)
+        assert expected[2] == payload.text
+        assert streamed(chunks, level, text=payload.text) == expected, level
+
+
+@settings(max_examples=scaled(40))
+@given(payloads(top_logprobs=0), st.data())
+def test_bpe_symbol_and_byte_piece_streams_read_as_decode_reads_them(
+    payload: Any, data: st.DataObject
+) -> None:
+    clean = clean_tokens(payload)
+    for corrupted in (bpe_symbols(clean), byte_pieces(one_byte_partials(clean))):
+        sizes = data.draw(st.lists(st.integers(0, 4), max_size=len(corrupted)))
+        chunks = chunked(corrupted, sizes)
+        for level in ("char", "word"):
+            # without the text, on the evidence alone, as decode() decides for the whole response
+            alone = streamed(chunks, level)
+            if alone != batched(corrupted, level):
+                # The stream decided on its first evidence; decode() also weighs the rest (a
+                # lone CR at the end makes it keep the symbols). Here the leak was real.
+                assert alone[2] == payload.text, level
+            expected = batched(corrupted, level, text=payload.text)
+            if alone[2] == payload.text:  # the evidence read it right: close(text) agrees
+                assert streamed(chunks, level, text=payload.text) == expected, level
+                continue
+            # A stream decides on its first evidence and cannot take back what it emitted
+            # (a lone "č" is read as itself, not as a leaked CR): what still waited is read
+            # against the text at close(), anything else is reported, never silently kept.
+            try:
+                with_text = streamed(chunks, level, text=payload.text)
+            except tokbytes.DecodeError as exc:
+                assert "differs from the reported text" in str(exc)
+                lenient = streamed(chunks, level, text=payload.text, errors="replace")
+                assert [p.kind for p in lenient[1]][-1:] == ["text_mismatch"]
+            else:
+                assert with_text == expected, level
+
+
+def test_stream_chunks_carry_the_text_a_lossy_stream_realigns_to() -> None:
+    # Ollama's 😊 as four U+FFFD tokens, in vLLM-style chunks whose delta text holds the emoji
+    # back until it is whole: close() realigns to the deltas.
+    fffd = list("\ufffd".encode())
+    tokens = [{"token": "Hi ", "bytes": list(b"Hi "), "logprob": -0.5}]
+    tokens += [{"token": "\ufffd", "bytes": fffd, "logprob": -0.25 * k} for k in range(1, 5)]
+    deltas = ["Hi ", "", "", "", "😊"]
+
+    def chunk(token: dict[str, Any], delta: str) -> dict[str, Any]:
+        return {
+            "object": "chat.completion.chunk",
+            "choices": [
+                {"index": 0, "delta": {"content": delta}, "logprobs": {"content": [token]}}
+            ],
+        }
+
+    decoder = tokbytes.StreamDecoder("char")
+    emitted = [[u.text for u in decoder.feed(chunk(t, d))] for t, d in zip(tokens, deltas)]
+    assert emitted == [["H", "i", " "], [], [], [], []]  # the emoji waits for the text
+    (emoji,) = decoder.close()
+    assert (emoji.text, emoji.tokens, emoji.byte_start, emoji.byte_end) == (
+        "😊",
+        (1, 2, 3, 4),
+        3,
+        7,
+    )
+    assert emoji.logprob == -0.25 - 0.5 - 0.75 - 1.0
+    assert [p.token for p in decoder.problems if p.kind == "bytes_recovered"] == [1, 2, 3, 4]
+    assert decoder.text == "Hi 😊"
+
+
+def test_a_stream_that_differs_from_its_text_raises_or_records_it() -> None:
+    records = [{"token": t, "bytes": list(t.encode()), "logprob": -0.1} for t in ("Hel", "lo!")]
+    decoder = tokbytes.StreamDecoder("word")
+    for record in records:
+        decoder.feed(record)
+    with pytest.raises(tokbytes.DecodeError, match=r"character 3 .* 'Help!'"):
+        decoder.close("Help!")
+    lenient = tokbytes.StreamDecoder("word", errors="replace")
+    words = [w.text for r in records for w in lenient.feed(r)] + [
+        w.text for w in lenient.close("Help!")
+    ]
+    assert words == ["Hello", "!"]
+    (problem,) = lenient.problems
+    assert problem.kind == "text_mismatch" and problem.byte_start == 3
+
+
+def test_auto_waits_only_for_latin1_symbols_and_explicit_formats_read_at_once() -> None:
+    leak = [bytes_to_bpe_symbols(p.encode()) for p in ("café", " is", " 是")]
+    records = [{"token": s, "bytes": list(s.encode()), "logprob": -0.1} for s in leak]
+    auto = tokbytes.StreamDecoder("char")
+    emitted = [[u.text for u in auto.feed(r)] for r in records]
+    # "cafÃ©": Latin-1 symbols wait; "Ġis" shows the leak and releases them, read as bytes
+    assert emitted == [[], ["c", "a", "f", "é", " ", "i", "s"], [" ", "是"]]
+    explicit = tokbytes.StreamDecoder("char", token_format="bpe_symbols")
+    assert [u.text for u in explicit.feed(records[0])] == ["c", "a", "f", "é"]
+    as_given = tokbytes.StreamDecoder("char", token_format="bytes")
+    assert "".join(u.text for r in records for u in as_given.feed(r)) == "".join(leak)
+    with pytest.raises(tokbytes.InputError, match="token_format"):
+        tokbytes.StreamDecoder(token_format="utf16")  # type: ignore[arg-type]
+
+
+def test_a_leak_of_latin1_symbols_alone_is_read_against_the_text_at_close() -> None:
+    # "両" leaks as "ä¸¡": no shifted symbol, so "auto" waits; the text at close() decides.
+    symbols = bytes_to_bpe_symbols("両".encode())
+    record = {"token": symbols, "bytes": list(symbols.encode()), "logprob": -0.5}
+    decoder = tokbytes.StreamDecoder("char")
+    assert decoder.feed(record) == []
+    (char,) = decoder.close("両")
+    assert (char.text, char.tokens, char.logprob) == ("両", (0,), -0.5)
+    assert [p.kind for p in decoder.problems] == ["bytes_recovered"]
+    without = tokbytes.StreamDecoder("char")
+    without.feed(record)
+    assert "".join(u.text for u in without.close()) == symbols  # no evidence: as given

@@ -255,7 +255,7 @@ class StreamDecoder:
                     if self._history is not None:
                         self._history.append(x)
                     self._seen += 1
-                    if not (self._plain and data and _FFFD not in data):
+                    if not (self._plain and data and _FFFD not in data and data[0] != 60):  # <
                         return self._ingest([data], [logprob])
                     if self._char_cover:
                         units = self._next_chars(data, logprob)
@@ -300,9 +300,10 @@ class StreamDecoder:
                 f"text must be a str (the provider's final text), got {type(text).__name__}",
                 field="text",
             )
+        waiting = self._lossy or self._holding
         if self._format is None:  # "auto" never saw evidence of another format
             self._format = "bytes"
-        if self._lossy and text is not None:
+        if waiting and text is not None:  # decode()'s recovery of what has not been emitted
             return self._realigned(text)
         units = self._advance(final=True)
         if text is not None:
@@ -312,39 +313,39 @@ class StreamDecoder:
     # -- lossy and mislabeled bytes (see tokbytes.recovery) ------------------------------------
 
     def _ingest(self, parts: list[bytes], logprobs: list[float]) -> list[Unit]:
-        """Add tokens that need more than the fast path: format detection, lossy tokens."""
-        if self._format != "bytes":
-            parts = self._converted(parts)
-        if not self._lossy and not all(p and _FFFD not in p for p in parts):
-            self._lossy = True  # their bytes are only known once the text is: wait for close()
-        self._parts.extend(parts)
-        self._logprobs.extend(logprobs)
+        """Add tokens that need more than the fast path: format detection, lossy tokens.
+
+        The token format is read one token at a time. ``"auto"`` decides on the first evidence,
+        as :func:`tokbytes.decode` does for a whole response without a text: a whole-token
+        ``<0xNN>`` piece means SentencePiece byte fallback; a shifted byte-level BPE symbol
+        (``Ġ``, ``Ċ``, U+0100–U+0143) in a response made of BPE symbols alone means BPE symbols,
+        if the bytes read so far could begin a real text; any other character, or bytes that
+        are not UTF-8 on their own (partial characters from a provider that sends real bytes),
+        means the bytes as given (still open to byte fallback: SentencePiece writes whole characters
+        as they are). ASCII reads the same either way; tokens with Latin-1 symbols
+        (``æ``, ``é``) wait for the decision. A U+FFFD or empty token makes the rest wait for the
+        text at :meth:`close`.
+        """
+        for data, logprob in zip(parts, logprobs):
+            if self._format is None:
+                self._decide(data)
+            elif (
+                self._format == "bytes"
+                and self._token_format == "auto"
+                and data[:1] == b"<"
+                and evidence(data) == "byte_fallback"
+            ):  # shows in any response: SentencePiece writes whole characters as they are
+                self._format = "byte_fallback"
+            if self._format == "bpe_symbols" or self._format == "byte_fallback":
+                data = self._reread(data, self._format)
+            if not data or _FFFD in data:
+                self._lossy = True  # its bytes are only known once the text is
+            self._parts.append(data)
+            self._logprobs.append(logprob)
         self._plain = self._format == "bytes" and not self._lossy
         if self._lossy or self._holding:
             return []
         return self._advance(final=False)
-
-    def _converted(self, parts: list[bytes]) -> list[bytes]:
-        """``parts`` read in the stream's token format, deciding it first if it is ``"auto"``.
-
-        ``"auto"`` decides on the first evidence, as :func:`tokbytes.decode` does for a whole
-        response without a text: a whole-token ``<0xNN>`` piece means SentencePiece byte
-        fallback; a byte-level BPE symbol that stands for a space, a control byte or 0x7F–0xA0,
-        0xAD (``Ġ``, ``Ċ``, U+0100–U+0143) in a response made of BPE symbols alone means BPE
-        symbols; any other character, or bytes that are not UTF-8 on their own (partial
-        characters from a provider that sends real bytes), means the bytes as given. ASCII read
-        the same either way; tokens with Latin-1 symbols (``æ``, ``é``) wait for the decision.
-        """
-        out = []
-        for data in parts:
-            if self._format is None:
-                self._decide(data)
-            if self._format == "bpe_symbols":
-                data = self._reread(data, "bpe_symbols")
-            elif self._format == "byte_fallback":
-                data = self._reread(data, "byte_fallback")
-            out.append(data)
-        return out
 
     def _decide(self, data: bytes) -> None:
         found = evidence(data)
@@ -422,7 +423,9 @@ class StreamDecoder:
         return new
 
     def _realigned(self, text: str) -> list[Unit]:
-        """close() of a lossy stream: realign the window to what ``text`` has after the frontier."""
+        """close() of a stream whose last tokens waited (lossy, or an undecided format): read the
+        window as :func:`tokbytes.decode` reads a response against the part of ``text`` after the
+        frontier (bytes as given, BPE symbols, pieces, realignment; see ``recovery.py``)."""
         emitted = self.text
         if not text.startswith(emitted):
             self._text_mismatch(emitted, text)  # raises in strict mode
