@@ -133,6 +133,9 @@ def test_markus_kuhn_stress_test_decodes_like_python() -> None:
             "must be a list of ints 0-255, got str",
         ),
         ({"token": "a", "bytes": 5, "logprob": -0.1}, "bytes", "got int 5"),
+        # bytes() would take True/False as SOH/NUL: a silent wrong byte
+        ({"token": "a", "bytes": [True], "logprob": -0.1}, "bytes", "got True"),
+        ({"token": "a", "bytes": [97, False], "logprob": -0.1}, "bytes", r"\[1\] .* got False"),
         ({"token": "a", "bytes": {"x": 1}, "logprob": -0.1}, "bytes", "got dict"),
         ({"token": "a", "bytes": [97]}, "logprob", "'logprob' is missing"),
         ({"token": "a", "bytes": [97], "logprob": None}, "logprob", "'logprob' is missing"),
@@ -150,6 +153,11 @@ def test_malformed_record_raises_input_error(
     assert info.value.token == 2 and info.value.field == field
     assert str(info.value).startswith("token 2:")
     assert isinstance(info.value, ValueError)
+    decoder = tokbytes.StreamDecoder()  # one record per feed: the streaming fast path
+    with pytest.raises(tokbytes.InputError, match=message) as info:
+        for record in [GOOD, GOOD, bad, GOOD]:
+            decoder.feed(record)
+    assert info.value.token == 2 and info.value.field == field
 
 
 def test_record_of_wrong_type_raises_input_error() -> None:

@@ -212,24 +212,27 @@ def read_records(
     return parts, _logprobs(records, first_index), sources, problems
 
 
-def _fast_bytes(records: Sequence[Any]) -> tuple[list[bytes], array[int]] | None:
-    """Every record's bytes and the token lengths, with C-level calls only.
+def _fast_bytes(records: Sequence[Any]) -> tuple[list[bytes], array[int], bytes] | None:
+    """Every record's bytes, the token lengths and the joined bytes, with C-level calls only.
 
     None when any record needs the slow path (which validates one record at a time).
     """
     if not records:
-        return [], array("I")
+        return [], array("I"), b""
     try:
         first = records[0]
-        raw = list(map(_get_bytes_item if type(first) is dict else _get_bytes_attr, records))
-        # list.__len__ accepts nothing but lists: None, ints (bytes(5) would silently make five
-        # NULs), dicts and strings go to the slow path, which names the token ...
-        # (small ints are cached, so this pass allocates nothing but the array)
-        lengths = array("I", map(list.__len__, raw))
-        # ... and bytes() rejects values outside 0-255 and non-int items.
-        return list(map(bytes, raw)), lengths
+        raw = map(_get_bytes_item if type(first) is dict else _get_bytes_attr, records)
+        # bytes() rejects None, floats, strings, JSON objects (string keys), non-int items and
+        # values outside 0-255 ...
+        parts = list(map(bytes, raw))
     except (KeyError, AttributeError, TypeError, ValueError):
         return None
+    buffer = b"".join(parts)
+    # ... but takes an int n (n NULs) and True/False (b"\x01", b"\x00"): model output never
+    # holds NUL or SOH, so their presence sends the records to the slow path, which names them.
+    if b"\x00" in buffer or b"\x01" in buffer:
+        return None
+    return parts, array("I", list(map(len, parts))), buffer
 
 
 def _field(record: Any, name: str, index: int) -> Any:
@@ -358,13 +361,14 @@ def align(
     ('울', [2, 3], [0, 3])
     """
     fast = _fast_bytes(records)
+    buffer: bytes | None = None
     if fast is not None:
-        parts, lengths = fast
+        parts, lengths, buffer = fast
         sources: tuple[BytesSource, ...] | None = None
         problems: list[Problem] = []
     else:
         parts, sources, problems = _slow_bytes(records, token_base)
-        lengths = array("I", map(len, parts))
+        lengths = array("I", list(map(len, parts)))
     return align_parts(
         parts,
         _logprobs(records, token_base),
@@ -375,6 +379,7 @@ def align(
         byte_base=byte_base,
         char_base=char_base,
         token_lengths=lengths,
+        buffer=buffer,
     )
 
 
@@ -389,21 +394,23 @@ def align_parts(
     byte_base: int = 0,
     char_base: int = 0,
     token_lengths: array[int] | None = None,
+    buffer: bytes | None = None,
     unknown_edges: frozenset[int] = frozenset(),
     unknown_spans: tuple[tuple[int, int], ...] = (),
 ) -> Alignment:
     """:func:`align` for bytes already read (the byte-recovery and streaming paths).
 
-    ``token_lengths`` may pass ``array("I", map(len, parts))`` when the caller already has it;
-    ``unknown_edges`` and ``unknown_spans`` are what byte recovery could not decide (see
+    ``token_lengths`` and ``buffer`` may pass ``array("I", map(len, parts))`` and
+    ``b"".join(parts)`` when the caller already has them; ``unknown_edges`` and ``unknown_spans`` are what byte recovery could not decide (see
     :class:`Alignment`).
     """
     if errors not in ("strict", "replace"):
         raise InputError(f"errors must be 'strict' or 'replace', got {errors!r}")
     problems = list(problems or ())
-    buffer = b"".join(parts)
+    if buffer is None:
+        buffer = b"".join(parts)
     if token_lengths is None:
-        token_lengths = array("I", map(len, parts))
+        token_lengths = array("I", list(map(len, parts)))
     invalid: tuple[tuple[int, int], ...] = ()
     try:
         text = buffer.decode("utf-8")

@@ -244,14 +244,15 @@ class StreamDecoder:
             )
         if type(x) is dict and "logprob" in x:  # one OpenAI-style record: the common case
             raw, logprob = x.get("bytes"), x["logprob"]
-            # Plain values only (bytes() rejects non-ints and values outside 0-255); anything
-            # else goes through read_records, which names the token and the field.
+            # Plain values only (bytes() rejects non-ints and values outside 0-255, and True and
+            # False would read as SOH and NUL, which model output never holds); anything else
+            # goes through read_records, which names the token and the field.
             if type(raw) is list and type(logprob) is float and logprob <= LOGPROB_TOLERANCE:
                 try:
                     data = bytes(raw)
                 except (TypeError, ValueError):
-                    pass
-                else:
+                    data = b"\0"
+                if b"\0" not in data and b"\1" not in data:
                     if self._history is not None:
                         self._history.append(x)
                     self._seen += 1
@@ -595,7 +596,8 @@ class StreamDecoder:
     def _records_of(self, x: Any) -> tuple[Sequence[Any], str | None]:
         """The token records in ``x`` and the text its container reports (a chunk's delta)."""
         if isinstance(x, Mapping):
-            if "logprob" in x:
+            # a record, maybe malformed (read_records names what is wrong, as in decode())
+            if "logprob" in x or "bytes" in x or isinstance(x.get("token"), str):
                 return (x,), None
         elif isinstance(x, (list, tuple)):
             # A list of records, possibly malformed (as decode() tells them: read_records then
