@@ -581,17 +581,7 @@ class StreamDecoder:
         if head:  # the first character spans the window's tokens and this one
             tokens = chain(((*range(self._token_base, j + 1),),), repeat((j,), n - 1))
             scores = chain((sum([*self._logprobs, logprob]),), repeat(logprob, n - 1))
-        fields = zip(
-            text,
-            range(char, char + n),
-            range(char + 1, char + n + 1),
-            byte_starts,
-            byte_ends,
-            tokens,
-            scores,
-            repeat(None, n),
-        )
-        return list(map(tuple.__new__, repeat(Unit), fields))
+        return _consecutive_units(text, char, byte_starts, byte_ends, tokens, scores)
 
     def _records_of(self, x: Any) -> tuple[Sequence[Any], str | None]:
         """The token records in ``x`` and the text its container reports (a chunk's delta)."""
@@ -829,17 +819,9 @@ class StreamDecoder:
                 scores = repeat(logprob, n)
             else:
                 scores = [0.0 + logprob * size / whole for size in sizes]
-            fields = zip(
-                text,
-                range(char, char + n),
-                range(char + 1, char + n + 1),
-                byte_starts,
-                byte_ends,
-                repeat((j + k,), n),
-                scores,
-                repeat(None, n),
+            units += _consecutive_units(
+                text, char, byte_starts, byte_ends, repeat((j + k,), n), scores
             )
-            units += map(tuple.__new__, repeat(Unit), fields)
             char += n
             if k < last or not hold:
                 byte += whole
@@ -1026,6 +1008,29 @@ def _units(
         tokens,
         scores,
         replaced,
+    )
+    return list(map(tuple.__new__, repeat(Unit), fields))
+
+
+def _consecutive_units(
+    text: str,
+    char: int,
+    byte_starts: Iterable[int],
+    byte_ends: Iterable[int],
+    tokens: Iterable[tuple[int, ...]],
+    scores: Iterable[float],
+) -> list[Unit]:
+    """One unit per character of ``text``, the first at global character ``char``."""
+    n = len(text)
+    fields = zip(
+        text,
+        range(char, char + n),
+        range(char + 1, char + n + 1),
+        byte_starts,
+        byte_ends,
+        tokens,
+        scores,
+        repeat(None, n),
     )
     return list(map(tuple.__new__, repeat(Unit), fields))
 
