@@ -95,7 +95,10 @@ class StreamDecoder:
     what they mean for :func:`tokbytes.decode`; ``choice`` and ``channel`` pick the records out of
     stream chunks (see :func:`tokbytes.extract`). With ``keep_history=True`` every record fed is
     kept in :attr:`records` (for a final :func:`tokbytes.decode`); otherwise memory is bounded by
-    what is pending.
+    what is pending. ``token_format`` says how token bytes are read: ``"auto"`` (decided on the
+    first evidence, as :func:`tokbytes.decode` decides for a whole response), ``"bytes"`` (as
+    given), ``"bpe_symbols"`` or ``"byte_fallback"`` (see ``docs/recovery.md``); a stream with
+    U+FFFD or empty tokens waits for the reported text at :meth:`close`.
 
     A unit is returned by the first :meth:`feed` after which nothing can change it: a character
     with its last byte; a grapheme with the next character; a word once two characters that are
@@ -212,7 +215,7 @@ class StreamDecoder:
         self._recovered: list[Problem] = []  # ... bytes recovered, text mismatches, ...
         self._reported: list[str] = []  # the text stream chunks reported (their deltas)
         #: How token bytes are read: "bytes" (as given), "bpe_symbols", "byte_fallback", or
-        #: None while "auto" has seen no evidence either way (see _converted).
+        #: None while "auto" has seen no evidence either way (see _ingest).
         self._format: TokenFormat | None = (
             None if self._token_format == "auto" else self._token_format
         )
