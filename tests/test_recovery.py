@@ -477,16 +477,38 @@ def chunked(records: Records, sizes: list[int]) -> list[Records]:
 
 
 @settings(max_examples=scaled(40))
-@given(payloads(top_logprobs=0), st.sampled_from(sorted(LOSSY)), st.data())
+@given(
+    payloads(top_logprobs=0),
+    st.sampled_from(sorted(LOSSY)),
+    st.sampled_from(["cover", "split"]),
+    st.data(),
+)
 def test_lossy_streams_realign_at_close_exactly_as_decode(
-    payload: Any, name: str, data: st.DataObject
+    payload: Any, name: str, attribution: str, data: st.DataObject
 ) -> None:
     corrupted = LOSSY[name](clean_tokens(payload))
     chunks = chunked(corrupted, data.draw(st.lists(st.integers(0, 4), max_size=len(corrupted))))
     for level in ("char", "grapheme", "word"):
-        expected = batched(corrupted, level, text=payload.text)
+        options = {"text": payload.text, "attribution": attribution}
+        expected = batched(corrupted, level, **options)
         assert expected[2] == payload.text
-        assert streamed(chunks, level, text=payload.text) == expected, level
+        assert streamed(chunks, level, **options) == expected, level
+        # a text the tokens may not spell: an error or a problem exactly when decode() says so
+        # (empty fragments can stand for the extra "!")
+        wrong = payload.text + "!"
+        for errors in ("strict", "replace"):
+            assert failure(streamed, chunks, level, text=wrong, errors=errors) == failure(
+                batched, corrupted, level, text=wrong, errors=errors
+            )
+
+
+def failure(run: Callable[..., Any], *args: Any, **options: Any) -> tuple[str, ...]:
+    """How a run went wrong: an error's class, or the kinds of its mismatch problems."""
+    try:
+        _, problems, _ = run(*args, **options)
+    except tokbytes.DecodeError as exc:
+        return (type(exc).__name__,)
+    return tuple(p.kind for p in problems if p.kind == "text_mismatch")
 
 
 @settings(max_examples=scaled(40))
