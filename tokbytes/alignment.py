@@ -223,7 +223,8 @@ def _fast_bytes(records: Sequence[Any]) -> tuple[list[bytes], array[int], bytes]
         first = records[0]
         raw = map(_get_bytes_item if type(first) is dict else _get_bytes_attr, records)
         # bytes() rejects None, floats, strings, JSON objects (string keys), non-int items and
-        # values outside 0-255 ...
+        # values outside 0-255 (a Python dict of int keys would pass as its keys: no JSON decoder
+        # makes one) ...
         parts = list(map(bytes, raw))
     except (KeyError, AttributeError, TypeError, ValueError):
         return None
