@@ -618,3 +618,21 @@ def test_a_leak_of_latin1_symbols_alone_is_read_against_the_text_at_close() -> N
     without = tokbytes.StreamDecoder("char")
     without.feed(record)
     assert "".join(u.text for u in without.close()) == symbols  # no evidence: as given
+
+
+def test_sentencepiece_stream_reads_pieces_as_decode_and_explicit_format_reads_spaces() -> None:
+    pieces = ["\u2581Hello", "<0xE2>", "<0x9C>", "<0x93>"]  # ▁Hello + ✓ as byte pieces
+    records = [{"token": p, "bytes": list(p.encode()), "logprob": -0.1} for p in pieces]
+    for token_format, text in (("auto", "\u2581Hello✓"), ("byte_fallback", " Hello✓")):
+        decoder = tokbytes.StreamDecoder("char", token_format=token_format)  # type: ignore[arg-type]
+        emitted = [[u.text for u in decoder.feed(r)] for r in records] + [decoder.close()]
+        assert emitted[1:] == [[], [], ["✓"], []]  # the piece completing ✓ emits it at once
+        assert decoder.text == text
+        assert {p.token for p in decoder.problems} >= {1, 2, 3}
+    # "auto" reads them exactly as decode() without a text does (▁ may be real text there)
+    assert tokbytes.decode(records).text == "\u2581Hello✓"
+    # a stream that saw U+FFFD starts clean after reset()
+    decoder = tokbytes.StreamDecoder("char")
+    decoder.feed({"token": FFFD, "bytes": list(FFFD.encode()), "logprob": -1.0})
+    decoder.reset()
+    assert [u.text for u in decoder.feed(records[0])] == list("\u2581Hello")
