@@ -139,6 +139,7 @@ class StreamDecoder:
         "_level",
         "_logprobs",
         "_lossy",
+        "_next_offsets",
         "_parts",
         "_plain",
         "_recent",
@@ -222,6 +223,7 @@ class StreamDecoder:
         self._holding = False  # auto: tokens whose reading depends on the format are waiting
         self._lossy = False  # a U+FFFD or empty token came: units wait for the text at close()
         self._plain = self._format == "bytes"  # feed()'s fast path applies
+        self._next_offsets = (-1, 0)  # (index, byte offset) of the next token, see _ingest
         self._seen = 0
         self._closed = False
         if self._history is not None:
@@ -330,9 +332,16 @@ class StreamDecoder:
         (``æ``, ``é``) wait for the decision. A U+FFFD or empty token makes the rest wait for the
         text at :meth:`close`.
         """
+        # Global index and byte offset of the next token: kept between feeds, as a lossy stream
+        # keeps every token in the window (summing its lengths per feed would be quadratic).
+        index, start = self._next_offsets
+        if index != self._token_base + len(self._parts):
+            index, start = self._token_base + len(self._parts), self._window_end()
         for data, logprob in zip(parts, logprobs):
             if self._format is None:
                 self._decide(data)
+                if self._format == "bpe_symbols":  # the window was read again
+                    start = self._window_end()
             elif (
                 self._format == "bytes"
                 and self._token_format == "auto"
@@ -341,11 +350,13 @@ class StreamDecoder:
             ):  # shows in any response: SentencePiece writes whole characters as they are
                 self._format = "byte_fallback"
             if self._format == "bpe_symbols" or self._format == "byte_fallback":
-                data = self._reread(data, self._format)
+                data = self._reread(data, self._format, start=start, index=index)
             if not data or _FFFD in data:
                 self._lossy = True  # its bytes are only known once the text is
             self._parts.append(data)
             self._logprobs.append(logprob)
+            index, start = index + 1, start + len(data)
+        self._next_offsets = (index, start)
         self._plain = self._format == "bytes" and not self._lossy
         if self._lossy or self._holding:
             return []
@@ -389,19 +400,13 @@ class StreamDecoder:
             return "bpe_symbols"
         return "undecided"
 
-    def _reread(
-        self,
-        data: bytes,
-        source: BytesSource,
-        *,
-        start: int | None = None,
-        index: int | None = None,
-    ) -> bytes:
-        """One token's bytes read as ``source``, recording the change as ``decode`` does."""
-        if index is None:  # a token being added: it follows the window
-            index = self._token_base + len(self._parts)
-            start = self._byte_base + sum(map(len, self._parts))
-        assert start is not None
+    def _window_end(self) -> int:
+        """Global byte offset just past the last token fed."""
+        return self._byte_base + sum(map(len, self._parts))
+
+    def _reread(self, data: bytes, source: BytesSource, *, start: int, index: int) -> bytes:
+        """Token ``index``'s bytes (at global byte ``start``) read as ``source``, recording the
+        change as ``decode`` does."""
         if source == "bpe_symbols":
             try:
                 new = bpe_symbols_to_bytes(data.decode("utf-8"))
