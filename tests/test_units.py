@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import regex
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tokbytes
+import tokbytes.strategies as tbst
+import tokbytes.units as units_module
+from tests import oracle
 from tests.shared_data import require_shared
 from tests.texts import records
 from tokbytes.units import grapheme_bounds, word_ranges
@@ -88,3 +94,46 @@ def test_grapheme_units_hold_every_token_of_a_zwj_sequence() -> None:
     (grapheme,) = doc.graphemes
     assert grapheme.text == family and grapheme.tokens == tuple(range(len(parts)))
     assert len(doc.chars) == 5 and doc.chars[0].tokens == (0, 1)
+
+
+# -- the batched column paths of iter_units ---------------------------------------------------
+
+
+@given(
+    tbst.payloads(max_token_bytes=24, top_logprobs=0),
+    st.sampled_from([1, 2, 3, 7, units_module._BATCH]),
+)
+def test_chars_equal_the_oracle_for_every_batch_size_and_token_length(
+    payload: tbst.Payload, batch: int
+) -> None:
+    """Long tokens (several characters each, some split) take the counting path of ``.chars``,
+    short ones the owner map; batches cut anywhere, even inside a token or between a split
+    character's tokens. Every path must give the oracle's tokens and exact cover sums."""
+    parts = [bytes(t["bytes"]) for t in payload.tokens]
+    lps = [t["logprob"] for t in payload.tokens]
+    spans = oracle.token_spans(parts)
+    ranges = oracle.char_byte_ranges(payload.text)
+    with mock.patch.object(units_module, "_BATCH", batch):
+        chars = list(tokbytes.decode(payload.tokens).chars)
+    assert "".join(u.text for u in chars) == payload.text
+    for index, (u, (byte_start, byte_end)) in enumerate(zip(chars, ranges, strict=True)):
+        expected = oracle.touching(spans, byte_start, byte_end)
+        assert (u.start, u.end, u.byte_start, u.byte_end) == (
+            index,
+            index + 1,
+            byte_start,
+            byte_end,
+        )
+        assert list(u.tokens) == expected
+        assert u.logprob.hex() == float(oracle.cover(lps, expected)).hex()  # exact, sign of 0 too
+
+
+def test_chars_split_over_three_tokens_inside_long_tokens() -> None:
+    # "abc가" + "나" cut 1+1+1 + "def": the counting path sees a character over three tokens.
+    parts = [b"abcdef\xea", b"\xb0", b"\x80xyz\xeb\x82", b"\x98ghij"]
+    lps = [-0.5, -0.25, -0.0, -0.0]
+    chars = list(tokbytes.decode(records(parts, lps)).chars)
+    by_text = {u.text: u for u in chars}
+    assert by_text["가"].tokens == (0, 1, 2) and by_text["가"].logprob == -0.75
+    assert by_text["나"].tokens == (2, 3) and by_text["나"].logprob.hex() == "0x0.0p+0"
+    assert by_text["x"].tokens == (2,) and by_text["g"].tokens == (3,)

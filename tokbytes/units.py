@@ -22,12 +22,12 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, repeat
-from operator import add, ne, sub
+from operator import add, ne, not_, or_, sub
 from typing import Any, Literal, overload
 
 import regex
 
-from .alignment import Alignment
+from .alignment import _LEAD_MASK, Alignment
 from .errors import InputError
 from .records import Unit
 
@@ -156,57 +156,19 @@ def iter_units(
     if not n:
         return iter(())
     bounds = al.char_bounds
+    consecutive = isinstance(starts, range) and starts.step == 1
     if isinstance(starts, range) and starts.step == 1:  # consecutive characters: two slices
         byte_starts = _as_list(bounds[starts.start : starts.stop])
         byte_ends = _as_list(bounds[starts.start + 1 : starts.stop + 1])
     else:
         byte_starts = list(map(bounds.__getitem__, starts))
         byte_ends = list(map(bounds.__getitem__, ends))
-    # Owner map of the batch's bytes: owner[b - window_start] is the (window-local) index of the
-    # token holding byte b. Built with repeat/chain, read with list indexing: no bisect per unit.
-    token_ends = al.token_ends
-    t0 = bisect_right(token_ends, byte_starts[0])
-    t1 = bisect_left(token_ends, byte_ends[-1]) + 1
-    window_start = token_ends[t0 - 1] if t0 else 0
-    lengths = list(map(sub, token_ends[t0:t1], [window_start, *token_ends[t0 : t1 - 1]]))
-    owner = list(chain.from_iterable(map(repeat, range(t1 - t0), lengths)))
-    first = list(map(owner.__getitem__, map(sub, byte_starts, repeat(window_start))))
-    last = list(map(owner.__getitem__, map(sub, byte_ends, repeat(window_start + 1))))
-    multi = list(compress(range(n), map(ne, first, last)))  # units needing several tokens
-
-    base = al.token_base + t0
-    singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))  # (j,) per token
-    tokens = list(map(singles.__getitem__, first))
-    logprobs = al.logprobs[t0:t1]
-    if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
-        logprobs = [lp if size else 0.0 for lp, size in zip(logprobs, lengths)]
-    if multi and not al.empty_tokens:
-        # Units over exactly two tokens (a character split once) are the common case: C-level.
-        pairs = list(zip(range(base, base + t1 - t0), range(base + 1, base + t1 - t0 + 1)))
-        two = [i for i in multi if last[i] - first[i] == 1]
-        for i, pair in zip(two, map(pairs.__getitem__, map(first.__getitem__, two))):
-            tokens[i] = pair
-        multi = [i for i in multi if last[i] - first[i] > 1]
-    else:
-        two = []
-    for i in multi:
-        tokens[i] = al.token_indices(t0 + first[i], t0 + last[i] + 1)
-
-    if attribution == "cover":
-        scores = list(map(logprobs.__getitem__, first))
-        for i in two:  # summed left to right, like the reference sum
-            scores[i] = 0 + logprobs[first[i]] + logprobs[last[i]]
-        for i in multi:
-            scores[i] = sum(logprobs[first[i] : last[i] + 1])
-    else:
-        scores = _split_scores(
-            al,
-            byte_starts,
-            byte_ends,
-            [t0 + f for f in first],
-            [t0 + x + 1 for x in last],
-            denominators,
-        )
+    columns = None
+    if consecutive and attribution == "cover" and not (al.invalid_spans or al.empty_tokens):
+        columns = _consecutive_cover(al, byte_starts, byte_ends)
+    if columns is None:
+        columns = _owner_scores(al, byte_starts, byte_ends, attribution, denominators)
+    tokens, scores = columns
     if al.unknown_edges or al.unknown_spans:  # byte recovery could not decide some tokens
         scores = al.unknown_scores(byte_starts, byte_ends, scores)
 
@@ -225,6 +187,133 @@ def iter_units(
         byte_ends = list(map(add, byte_ends, repeat(al.byte_base)))
     fields = zip(texts, starts, ends, byte_starts, byte_ends, tokens, scores, replaced)
     return map(tuple.__new__, repeat(Unit), fields)
+
+
+def _consecutive_cover(
+    al: Alignment, byte_starts: list[int], byte_ends: list[int]
+) -> tuple[list[tuple[int, ...]], list[float]] | None:
+    """Tokens and cover scores of consecutive characters: the hot path of iterating ``.chars``
+    when tokens hold several characters each (None otherwise: use :func:`_owner_scores`).
+
+    Counts the characters each token completes (lead bytes up to its end) instead of finding an
+    owner for every byte: a token's index and logprob are repeated that many times, and only the
+    characters split over several tokens (the first one completed by a token that starts inside
+    a character) take a Python step.
+    """
+    b0, b1 = byte_starts[0], byte_ends[-1]
+    token_ends = al.token_ends
+    t0 = bisect_right(token_ends, b0)
+    t1 = bisect_left(token_ends, b1) + 1
+    if len(byte_starts) < 2 * (t1 - t0):  # about a character per token: the owner map is faster
+        return None
+    # Offsets (from b0) where tokens t0+1 .. t1-1 start.
+    inner_starts = list(map(sub, token_ends[t0 : t1 - 1], repeat(b0)))
+    if isinstance(al.char_bounds, range):  # ASCII: one byte per character, nothing is split
+        mask = b""
+        ended = list(map(add, inner_starts, repeat(1)))
+    else:
+        # leads[r] - 1 characters end at or before offset r: 1 + how many lead bytes lie in (0, r].
+        mask = al.buffer[b0:b1].translate(_LEAD_MASK)
+        ended = list(map(list(accumulate(mask)).__getitem__, inner_starts))
+    ended.append(len(byte_starts) + 1)
+    counts = list(map(sub, ended, [1, *ended[:-1]]))  # characters each token completes
+
+    base = al.token_base + t0
+    logprobs = al.logprobs[t0:t1]
+    singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))
+    tokens = list(chain.from_iterable(map(repeat, singles, counts)))
+    scores = list(chain.from_iterable(map(repeat, logprobs, counts)))
+    if mask:
+        # Token k starts inside a character (lead bit 0) and completes one (count > 0): the
+        # first character it completes began in token k - 1 when that token completes a
+        # character too or starts one (the common case), else further back.
+        lead_at = [1, *map(mask.__getitem__, inner_starts)]  # token k starts a character
+        inside = compress(range(t1 - t0), map(not_, lead_at))
+        ks = list(filter(counts.__getitem__, inside))
+        prevs = list(map(sub, ks, repeat(1)))
+        chars = list(map(sub, map(ended.__getitem__, prevs), repeat(1)))
+        once = map(or_, map(counts.__getitem__, prevs), map(lead_at.__getitem__, prevs))
+        pairs = zip(map(add, prevs, repeat(base)), map(add, ks, repeat(base)))
+        # 0 + a + b like sum(): a + b alone would keep -0.0 where sum() gives 0.0
+        sums = map(
+            add,
+            map(add, repeat(0), map(logprobs.__getitem__, prevs)),
+            map(logprobs.__getitem__, ks),
+        )
+        further = []
+        for char, pair, total, split_once in zip(chars, pairs, sums, once):
+            tokens[char], scores[char] = pair, total
+            if not split_once:
+                further.append(char)
+        for char in further:  # three tokens or more
+            first = bisect_right(token_ends, byte_starts[char]) - t0
+            stop = bisect_left(token_ends, byte_ends[char]) + 1 - t0
+            tokens[char] = al.token_indices(t0 + first, t0 + stop)
+            scores[char] = sum(logprobs[first:stop])
+    return tokens, scores
+
+
+def _owner_scores(
+    al: Alignment,
+    byte_starts: list[int],
+    byte_ends: list[int],
+    attribution: Attribution,
+    denominators: Sequence[int] | None,
+) -> tuple[list[tuple[int, ...]], list[float]]:
+    """Tokens and scores of any units (local byte ranges), through an owner map of their bytes."""
+    n = len(byte_starts)
+    # Owner map of the batch's bytes: owner[b - window_start] is the (window-local) index of the
+    # token holding byte b. Built with repeat/chain, read with list indexing: no bisect per unit.
+    token_ends = al.token_ends
+    t0 = bisect_right(token_ends, byte_starts[0])
+    t1 = bisect_left(token_ends, byte_ends[-1]) + 1
+    window_start = token_ends[t0 - 1] if t0 else 0
+    lengths = list(map(sub, token_ends[t0:t1], [window_start, *token_ends[t0 : t1 - 1]]))
+    owner = list(chain.from_iterable(map(repeat, range(t1 - t0), lengths)))
+    first = list(map(owner.__getitem__, map(sub, byte_starts, repeat(window_start))))
+    last = list(map(owner.__getitem__, map(sub, byte_ends, repeat(window_start + 1))))
+    multi = list(compress(range(n), map(ne, first, last)))  # units needing several tokens
+
+    base = al.token_base + t0
+    singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))  # (j,) per token
+    tokens = list(map(singles.__getitem__, first))
+    logprobs = al.logprobs[t0:t1]
+    if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
+        logprobs = [lp if size else 0.0 for lp, size in zip(logprobs, lengths)]
+    two: list[int] = []
+    if multi and not al.empty_tokens:
+        # Units over exactly two tokens (a character split once) are the common case: C-level.
+        multi_first = list(map(first.__getitem__, multi))
+        once = list(map((1).__eq__, map(sub, map(last.__getitem__, multi), multi_first)))
+        two = list(compress(multi, once))
+        two_first = list(compress(multi_first, once))
+        pairs = zip(map(add, two_first, repeat(base)), map(add, two_first, repeat(base + 1)))
+        for i, pair in zip(two, pairs):
+            tokens[i] = pair
+        multi = list(compress(multi, map(not_, once)))
+    for i in multi:
+        tokens[i] = al.token_indices(t0 + first[i], t0 + last[i] + 1)
+
+    if attribution == "cover":
+        scores = list(map(logprobs.__getitem__, first))
+        if two:  # summed left to right from 0, like the reference sum()
+            firsts = list(map(first.__getitem__, two))
+            lefts = map(add, repeat(0), map(logprobs.__getitem__, firsts))  # 0 + a + b, as sum()
+            sums = map(add, lefts, map(logprobs.__getitem__, map(add, firsts, repeat(1))))
+            for i, total in zip(two, sums):
+                scores[i] = total
+        for i in multi:
+            scores[i] = sum(logprobs[first[i] : last[i] + 1])
+    else:
+        scores = _split_scores(
+            al,
+            byte_starts,
+            byte_ends,
+            [t0 + f for f in first],
+            [t0 + x + 1 for x in last],
+            denominators,
+        )
+    return tokens, scores
 
 
 def _as_list(values: Sequence[int]) -> list[int]:
