@@ -125,7 +125,7 @@ def test_chars_equal_the_oracle_for_every_batch_size_and_token_length(
             byte_end,
         )
         assert list(u.tokens) == expected
-        assert u.logprob.hex() == float(oracle.cover(lps, expected)).hex()  # exact, sign of 0 too
+        assert u.logprob == oracle.cover(lps, expected)  # same order of summation: exact
 
 
 def test_chars_split_over_three_tokens_inside_long_tokens() -> None:
@@ -137,3 +137,59 @@ def test_chars_split_over_three_tokens_inside_long_tokens() -> None:
     assert by_text["가"].tokens == (0, 1, 2) and by_text["가"].logprob == -0.75
     assert by_text["나"].tokens == (2, 3) and by_text["나"].logprob.hex() == "0x0.0p+0"
     assert by_text["x"].tokens == (2,) and by_text["g"].tokens == (3,)
+
+
+# -- columns: one field of every unit, without the units -----------------------------------------
+
+
+def _hexes(values: list[float]) -> list[str]:
+    return [v.hex() for v in values]
+
+
+@given(
+    st.one_of(
+        tbst.payloads(max_token_bytes=4, top_logprobs=0),
+        tbst.payloads(max_token_bytes=24, top_logprobs=0),
+    ),
+    st.sampled_from(["char", "grapheme", "word"]),
+    st.sampled_from(["cover", "split"]),
+    st.sampled_from([2, units_module._BATCH]),
+)
+def test_columns_equal_the_fields_of_the_iterated_units(
+    payload: tbst.Payload, level: str, attribution: str, batch: int
+) -> None:
+    with mock.patch.object(units_module, "_BATCH", batch):
+        doc = tokbytes.decode(payload.tokens, attribution=attribution)  # type: ignore[arg-type]
+        seq = doc.units(level)  # type: ignore[arg-type]
+        units = list(seq)
+        assert _hexes(seq.logprobs()) == _hexes([u.logprob for u in units])
+        assert seq.starts() == [u.start for u in units]
+        assert seq.ends() == [u.end for u in units]
+        assert seq.texts() == [u.text for u in units]
+
+
+@given(tbst.payloads(), st.sampled_from(["char", "grapheme", "word"]))
+def test_columns_of_replaced_and_empty_tokens(payload: tbst.Payload, level: str) -> None:
+    # Invalid bytes (U+FFFD) and a token with no bytes take the owner-map path.
+    tokens = [
+        {"token": "", "bytes": [], "logprob": -0.5},
+        *payload.tokens,
+        {"token": "\\xff", "bytes": [255], "logprob": -2.0},
+    ]
+    doc = tokbytes.decode(tokens, errors="replace")
+    seq = doc.units(level)  # type: ignore[arg-type]
+    units = list(seq)
+    assert _hexes(seq.logprobs()) == _hexes([u.logprob for u in units])
+    assert (seq.starts(), seq.ends()) == ([u.start for u in units], [u.end for u in units])
+
+
+def test_columns_keep_nan_where_recovery_left_no_score() -> None:
+    records = [
+        {"token": "", "bytes": [], "logprob": -0.5},
+        {"token": "", "bytes": [], "logprob": -0.25},
+        {"token": "x", "bytes": [120], "logprob": -1.0},
+    ]
+    doc = tokbytes.decode(records, text="費用x")
+    assert _hexes(doc.chars.logprobs()) == ["nan", "nan", (-1.0).hex()]
+    assert doc.chars.texts() == ["費", "用", "x"]
+    assert _hexes(doc.words.logprobs()) == _hexes([u.logprob for u in doc.words])

@@ -152,26 +152,12 @@ def iter_units(
     scan). Everything runs as C-level ``map`` calls; only units needing several tokens take a
     Python step.
     """
-    n = len(starts)
-    if not n:
+    if not len(starts):
         return iter(())
-    bounds = al.char_bounds
-    consecutive = isinstance(starts, range) and starts.step == 1
-    if isinstance(starts, range) and starts.step == 1:  # consecutive characters: two slices
-        byte_starts = _as_list(bounds[starts.start : starts.stop])
-        byte_ends = _as_list(bounds[starts.start + 1 : starts.stop + 1])
-    else:
-        byte_starts = list(map(bounds.__getitem__, starts))
-        byte_ends = list(map(bounds.__getitem__, ends))
-    columns = None
-    if consecutive and attribution == "cover" and not (al.invalid_spans or al.empty_tokens):
-        columns = _consecutive_cover(al, byte_starts, byte_ends)
-    if columns is None:
-        columns = _owner_scores(al, byte_starts, byte_ends, attribution, denominators)
-    tokens, scores = columns
-    if al.unknown_edges or al.unknown_spans:  # byte recovery could not decide some tokens
-        scores = al.unknown_scores(byte_starts, byte_ends, scores)
-
+    byte_starts, byte_ends, tokens, scores = _columns(
+        al, starts, ends, attribution, denominators, with_tokens=True
+    )
+    assert tokens is not None
     if texts is None:
         texts = list(map(al.text.__getitem__, map(slice, starts, ends)))
     replaced: Iterable[bytes | None] = repeat(None)
@@ -189,9 +175,52 @@ def iter_units(
     return map(tuple.__new__, repeat(Unit), fields)
 
 
+def unit_logprobs(
+    al: Alignment,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    attribution: Attribution = "cover",
+    *,
+    denominators: Sequence[int] | None = None,
+) -> list[float]:
+    """The scores :func:`iter_units` gives the same ranges, without making tokens or units."""
+    if not len(starts):
+        return []
+    return _columns(al, starts, ends, attribution, denominators, with_tokens=False)[3]
+
+
+def _columns(
+    al: Alignment,
+    starts: Sequence[int],
+    ends: Sequence[int],
+    attribution: Attribution,
+    denominators: Sequence[int] | None,
+    *,
+    with_tokens: bool,
+) -> tuple[list[int], list[int], list[tuple[int, ...]] | None, list[float]]:
+    """Local byte offsets, token indices (when ``with_tokens``) and scores of non-empty ranges."""
+    bounds = al.char_bounds
+    consecutive = isinstance(starts, range) and starts.step == 1
+    if isinstance(starts, range) and starts.step == 1:  # consecutive characters: two slices
+        byte_starts = _as_list(bounds[starts.start : starts.stop])
+        byte_ends = _as_list(bounds[starts.start + 1 : starts.stop + 1])
+    else:
+        byte_starts = list(map(bounds.__getitem__, starts))
+        byte_ends = list(map(bounds.__getitem__, ends))
+    columns = None
+    if consecutive and attribution == "cover" and not (al.invalid_spans or al.empty_tokens):
+        columns = _consecutive_cover(al, byte_starts, byte_ends, with_tokens)
+    if columns is None:
+        columns = _owner_scores(al, byte_starts, byte_ends, attribution, denominators, with_tokens)
+    tokens, scores = columns
+    if al.unknown_edges or al.unknown_spans:  # byte recovery could not decide some tokens
+        scores = al.unknown_scores(byte_starts, byte_ends, scores)
+    return byte_starts, byte_ends, tokens, scores
+
+
 def _consecutive_cover(
-    al: Alignment, byte_starts: list[int], byte_ends: list[int]
-) -> tuple[list[tuple[int, ...]], list[float]] | None:
+    al: Alignment, byte_starts: list[int], byte_ends: list[int], with_tokens: bool
+) -> tuple[list[tuple[int, ...]] | None, list[float]] | None:
     """Tokens and cover scores of consecutive characters: the hot path of iterating ``.chars``
     when tokens hold several characters each (None otherwise: use :func:`_owner_scores`).
 
@@ -220,8 +249,10 @@ def _consecutive_cover(
 
     base = al.token_base + t0
     logprobs = al.logprobs[t0:t1]
-    singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))
-    tokens = list(chain.from_iterable(map(repeat, singles, counts)))
+    tokens: list[tuple[int, ...]] | None = None
+    if with_tokens:
+        singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))
+        tokens = list(chain.from_iterable(map(repeat, singles, counts)))
     scores = list(chain.from_iterable(map(repeat, logprobs, counts)))
     if mask:
         # Token k starts inside a character (lead bit 0) and completes one (count > 0): the
@@ -241,14 +272,18 @@ def _consecutive_cover(
             map(logprobs.__getitem__, ks),
         )
         further = []
-        for char, pair, total, split_once in zip(chars, pairs, sums, once):
-            tokens[char], scores[char] = pair, total
+        if tokens is not None:
+            for char, pair in zip(chars, pairs):
+                tokens[char] = pair
+        for char, total, split_once in zip(chars, sums, once):
+            scores[char] = total
             if not split_once:
                 further.append(char)
         for char in further:  # three tokens or more
             first = bisect_right(token_ends, byte_starts[char]) - t0
             stop = bisect_left(token_ends, byte_ends[char]) + 1 - t0
-            tokens[char] = al.token_indices(t0 + first, t0 + stop)
+            if tokens is not None:
+                tokens[char] = al.token_indices(t0 + first, t0 + stop)
             scores[char] = sum(logprobs[first:stop])
     return tokens, scores
 
@@ -259,8 +294,10 @@ def _owner_scores(
     byte_ends: list[int],
     attribution: Attribution,
     denominators: Sequence[int] | None,
-) -> tuple[list[tuple[int, ...]], list[float]]:
-    """Tokens and scores of any units (local byte ranges), through an owner map of their bytes."""
+    with_tokens: bool,
+) -> tuple[list[tuple[int, ...]] | None, list[float]]:
+    """Tokens (when ``with_tokens``) and scores of any units (local byte ranges), through an
+    owner map of their bytes."""
     n = len(byte_starts)
     # Owner map of the batch's bytes: owner[b - window_start] is the (window-local) index of the
     # token holding byte b. Built with repeat/chain, read with list indexing: no bisect per unit.
@@ -275,24 +312,26 @@ def _owner_scores(
     multi = list(compress(range(n), map(ne, first, last)))  # units needing several tokens
 
     base = al.token_base + t0
-    singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))  # (j,) per token
-    tokens = list(map(singles.__getitem__, first))
     logprobs = al.logprobs[t0:t1]
     if al.empty_tokens:  # a token with no bytes covers nothing: count it as 0.0
         logprobs = [lp if size else 0.0 for lp, size in zip(logprobs, lengths)]
-    two: list[int] = []
+    two: list[int] = []  # units over exactly two tokens (a character split once): C-level
     if multi and not al.empty_tokens:
-        # Units over exactly two tokens (a character split once) are the common case: C-level.
-        multi_first = list(map(first.__getitem__, multi))
-        once = list(map((1).__eq__, map(sub, map(last.__getitem__, multi), multi_first)))
+        once = list(
+            map((1).__eq__, map(sub, map(last.__getitem__, multi), map(first.__getitem__, multi)))
+        )
         two = list(compress(multi, once))
-        two_first = list(compress(multi_first, once))
+        multi = list(compress(multi, map(not_, once)))
+    tokens: list[tuple[int, ...]] | None = None
+    if with_tokens:
+        singles: list[tuple[int, ...]] = list(zip(range(base, base + t1 - t0)))  # (j,) per token
+        tokens = list(map(singles.__getitem__, first))
+        two_first = list(map(first.__getitem__, two))
         pairs = zip(map(add, two_first, repeat(base)), map(add, two_first, repeat(base + 1)))
         for i, pair in zip(two, pairs):
             tokens[i] = pair
-        multi = list(compress(multi, map(not_, once)))
-    for i in multi:
-        tokens[i] = al.token_indices(t0 + first[i], t0 + last[i] + 1)
+        for i in multi:
+            tokens[i] = al.token_indices(t0 + first[i], t0 + last[i] + 1)
 
     if attribution == "cover":
         scores = list(map(logprobs.__getitem__, first))
@@ -389,6 +428,13 @@ class UnitSequence(Sequence[Unit]):
     >>> doc = decode([{"token": "hi!", "bytes": [104, 105, 33], "logprob": -0.25}])
     >>> [(u.text, u.logprob) for u in doc.words]
     [('hi', -0.25), ('!', -0.25)]
+
+    Columns: :meth:`logprobs`, :meth:`starts`, :meth:`ends` and :meth:`texts` give one field of
+    every unit as a list, equal to iterating and reading that field but without making a
+    :class:`Unit` per unit: several times faster on long outputs (heat maps, statistics, numpy).
+
+    >>> doc.words.logprobs(), doc.words.starts(), doc.words.ends(), doc.words.texts()
+    ([-0.25, -0.25], [0, 2], [2, 3], ['hi', '!'])
     """
 
     __slots__ = ("_al", "_attribution", "_denominators", "_ends", "_level", "_starts")
@@ -456,6 +502,38 @@ class UnitSequence(Sequence[Unit]):
             self._al, starts, ends, self._attribution, texts=texts, denominators=self._denominators
         )
         return units if lazy else list(units)
+
+    def logprobs(self) -> list[float]:
+        """``[u.logprob for u in self]``, without making the units (computed on each call)."""
+        starts, ends, out = self._starts, self._ends, []
+        for lo in range(0, len(starts), _BATCH):
+            out += unit_logprobs(
+                self._al,
+                starts[lo : lo + _BATCH],
+                ends[lo : lo + _BATCH],
+                self._attribution,
+                denominators=self._denominators,
+            )
+        return out
+
+    def starts(self) -> list[int]:
+        """``[u.start for u in self]``: character offsets in ``Decoded.text``."""
+        return self._offsets(self._starts)
+
+    def ends(self) -> list[int]:
+        """``[u.end for u in self]``: character offsets just past each unit."""
+        return self._offsets(self._ends)
+
+    def texts(self) -> list[str]:
+        """``[u.text for u in self]``."""
+        text = self._al.text
+        if self._level == "char":
+            return list(text)
+        return list(map(text.__getitem__, map(slice, self._starts, self._ends)))
+
+    def _offsets(self, local: Sequence[int]) -> list[int]:
+        base = self._al.char_base
+        return list(map(add, local, repeat(base))) if base else list(local)
 
     def __repr__(self) -> str:
         return f"<{len(self)} {self._level} units>"
