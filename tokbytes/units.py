@@ -47,10 +47,11 @@ LEVELS: tuple[Level, ...] = ("char", "grapheme", "word")
 
 _BATCH = 8192
 _GRAPHEME = regex.compile(r"\X")
-# Characters next to which a grapheme break may be suppressed (see grapheme_bounds).
+# Characters next to which a grapheme break may be suppressed (see grapheme_bounds). LF is not
+# one: it only joins a CR before it (GB3), and a CR's stretch takes in the character after it.
 _JOINING = regex.compile(
     r"[\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=Regional_Indicator}"
-    r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=LF}\p{GCB=CR}]+"
+    r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=CR}]+"
 )
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
 
@@ -62,8 +63,10 @@ def grapheme_bounds(text: str) -> Sequence[int]:
     """Character offsets where extended grapheme clusters (``regex`` ``\\X``) start, plus ``len(text)``.
 
     A break between two characters can only be suppressed (UAX #29 GB3–GB13) when one of them
-    is CR/LF, Extend, ZWJ, SpacingMark, Prepend, a regional indicator or a Hangul jamo; so ``\\X``
-    only runs on the stretches around those, and everything else is one character per cluster.
+    is CR, Extend, ZWJ, SpacingMark, Prepend, a regional indicator or a Hangul jamo (CR LF is
+    the only join LF takes part in); so ``\\X`` only runs on the stretches around those, and
+    everything else is one character per cluster. When no cluster holds two characters the
+    result is a ``range``, which units treat as consecutive characters (the fast path).
 
     >>> list(grapheme_bounds("e\\u0301👍🏽!"))
     [0, 2, 4, 5]
@@ -99,6 +102,8 @@ def grapheme_bounds(text: str) -> Sequence[int]:
         return range(size + 1)
     segment(*window)
     bounds.extend(range(window[1], size + 1))
+    if len(bounds) == size + 1:  # e.g. jamo that all stand alone
+        return range(size + 1)
     return bounds
 
 
