@@ -31,6 +31,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, repeat
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +52,31 @@ OPERATIONS = (
     "chars",
     "graphemes",
     "words",
+    "chars_columns",
+    "graphemes_columns",
+    "words_columns",
     "spans",
     "stream_char",
     "stream_grapheme",
     "stream_word",
+    "unit_objects",
+    "minimal_feed",
 )
 #: Operations whose time should grow linearly with the output (spans do a fixed 10k queries).
-LINEAR = ("text", "chars", "graphemes", "words", "stream_char", "stream_grapheme", "stream_word")
+LINEAR = (
+    "text",
+    "chars",
+    "graphemes",
+    "words",
+    "chars_columns",
+    "graphemes_columns",
+    "words_columns",
+    "stream_char",
+    "stream_grapheme",
+    "stream_word",
+)
+#: Reference rows that are not tokbytes: what a design pays before doing any decoding work.
+BOUNDS = ("unit_objects", "minimal_feed")
 
 #: Targets: ratio of an operation's time to the floor's, in the same run.
 RATIO_TARGETS = {
@@ -117,6 +136,72 @@ def _iterate(level: str) -> Callable[[Sequence[dict[str, Any]]], float]:
 
     run.__name__ = f"tb_{level}"
     return run
+
+
+def _columns(level: str) -> Callable[[Sequence[dict[str, Any]]], float]:
+    def run(records: Sequence[dict[str, Any]]) -> float:
+        return float(sum(getattr(tokbytes.decode(records), level).logprobs()))
+
+    run.__name__ = f"tb_{level}_columns"
+    return run
+
+
+def unit_objects(fields: Sequence[Sequence[Any]]) -> float:
+    """A lower bound, not tokbytes: make one ``Unit`` per character from fields computed in
+    advance (``fields`` holds one list per ``Unit`` field) and read each ``.logprob``.
+
+    What iterating characters costs any design that makes an object per character, before
+    decoding anything.
+    """
+    total = 0.0
+    for unit in map(tuple.__new__, repeat(tokbytes.Unit), zip(*fields)):
+        total += unit.logprob
+    return total
+
+
+class MinimalFeed:
+    """A lower bound, not a decoder: a ``feed()`` per token that decodes the token alone and
+    makes its ``Unit``s, keeping no state but three counters.
+
+    No validation and no partial characters (their bytes are dropped, so split characters make
+    no unit and the bound is lower still): what a per-token streaming API costs in Python.
+    """
+
+    def __init__(self) -> None:
+        self.char = self.byte = self.token = 0
+
+    def feed(self, record: dict[str, Any]) -> list[tokbytes.Unit]:
+        data = bytes(record["bytes"])
+        text = data.decode("utf-8", "ignore")
+        n, char, byte, j = len(text), self.char, self.byte, self.token
+        self.char, self.byte, self.token = char + n, byte + len(data), j + 1
+        if n == 1:
+            fields = (text, char, char + 1, byte, byte + len(data), (j,), record["logprob"], None)
+            return [tuple.__new__(tokbytes.Unit, fields)]
+        sizes = list(map(len, map(str.encode, text)))
+        ends = list(accumulate(sizes, initial=byte))
+        columns = zip(
+            text,
+            range(char, char + n),
+            range(char + 1, char + n + 1),
+            ends,
+            ends[1:],
+            repeat((j,)),
+            repeat(record["logprob"]),
+            repeat(None),
+        )
+        return list(map(tuple.__new__, repeat(tokbytes.Unit), columns))
+
+
+def minimal_feed(records: Sequence[dict[str, Any]]) -> float:
+    """:class:`MinimalFeed` fed one record at a time, reading every unit's ``.logprob``."""
+    decoder = MinimalFeed()
+    feed = decoder.feed
+    total = 0.0
+    for record in records:
+        for unit in feed(record):
+            total += unit.logprob
+    return total
 
 
 def span_queries(n_chars: int, count: int, seed: int) -> list[tuple[int, int]]:
@@ -282,6 +367,10 @@ def measure(
         "tokbytes_text_equals_floor": doc.text == text,
         "peer_text_equals_floor": "".join(ch for ch, _ in peer(records)) == text,
         "chars_count_equals_len_text": len(doc.chars) == len(text),
+        "columns_equal_units": all(
+            seq.logprobs() == [u.logprob for u in seq]
+            for seq in (doc.chars, doc.graphemes, doc.words)
+        ),
     }
     queries = span_queries(len(text), span_count, seed=workload.size)
 
@@ -292,8 +381,18 @@ def measure(
         "chars": (_iterate("chars"), (records,)),
         "graphemes": (_iterate("graphemes"), (records,)),
         "words": (_iterate("words"), (records,)),
+        "chars_columns": (_columns("chars"), (records,)),
+        "graphemes_columns": (_columns("graphemes"), (records,)),
+        "words_columns": (_columns("words"), (records,)),
         "spans": (tb_spans, (doc, queries)),
+        "unit_objects": (unit_objects, (list(zip(*doc.chars)),)),
+        "minimal_feed": (minimal_feed, (records,)),
     }
+    notes["chars_columns"] = "decode(...).chars.logprobs(): the scores as a list, no Unit objects"
+    notes["graphemes_columns"] = "decode(...).graphemes.logprobs()"
+    notes["words_columns"] = "decode(...).words.logprobs()"
+    notes["unit_objects"] = "bound, not tokbytes: a Unit per character from ready fields"
+    notes["minimal_feed"] = "bound, not tokbytes: a stateless feed() per token making Units"
     notes["spans"] = f"{len(queries)} span() queries on a decoded result (decode not timed)"
     for level in STREAM_LEVELS:
         name = f"stream_{level}"
@@ -749,13 +848,18 @@ def profile(operation: str, *, size: int, language: str, tokenizer: str, top: in
     if operation in ("chars", "graphemes", "words"):
         function: Callable[..., Any] = _iterate(operation)
         args: tuple[Any, ...] = (records,)
+    elif operation.endswith("_columns"):
+        function, args = _columns(operation.split("_", 1)[0]), (records,)
+    elif operation == "unit_objects":
+        function, args = unit_objects, (list(zip(*tokbytes.decode(records).chars)),)
     elif operation.startswith("stream_"):
         function, args = _stream(decoder_class, operation.split("_", 1)[1]), (records,)
     elif operation == "spans":
         doc = tokbytes.decode(records)
         function, args = tb_spans, (doc, span_queries(len(doc.text), SPAN_QUERIES, seed=size))
     else:
-        function, args = {"floor": floor, "peer": peer, "text": tb_text}[operation], (records,)
+        simple = {"floor": floor, "peer": peer, "text": tb_text, "minimal_feed": minimal_feed}
+        function, args = simple[operation], (records,)
     profiler = cProfile.Profile()
     profiler.runcall(function, *args)
     import io
@@ -830,7 +934,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(markdown_report(saved) if args.markdown else format_table(saved))
         return 0
 
-    sizes = QUICK_SIZES if args.quick else DEFAULT_SIZES
+    sizes: tuple[int, ...] = QUICK_SIZES if args.quick else DEFAULT_SIZES
     if args.sizes:
         sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(","))
     repeat = args.repeat if args.repeat is not None else (2 if args.quick else 3)
