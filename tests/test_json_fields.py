@@ -404,7 +404,7 @@ def test_escapes_keep_spans_on_the_raw_text_and_decode_values() -> None:
     fields = by_path(doc.json_fields())
     s = fields["/s"]
     assert s.value == 'e\u0301 "q" \\ \U0001f600 /' == json.loads(raw)["s"]
-    assert s.text == r'e\u0301 \"q\" \\ \ud83d\ude00 \/' == doc.text[s.start : s.end]
+    assert s.text == r"e\u0301 \"q\" \\ \ud83d\ude00 \/" == doc.text[s.start : s.end]
     assert s.tokens == tuple(range(s.start, s.end))  # one token per character here
     assert fields["/t"].value == "é"
 
@@ -506,7 +506,7 @@ def test_truncated_json_says_where_it_stopped(text: str, expected: str) -> None:
         ('{"a": 01}', 7, "',' or '}' after the member /a"),
         ('{"a": "x\\qy"}', 8, "a valid escape"),
         ('{"a":\n  "line\nbreak"}', 13, "an escaped control character (U+000A"),
-        ('[1, 2, and 3]', 7, "a value"),
+        ("[1, 2, and 3]", 7, "a value"),
     ],
 )
 def test_invalid_json_says_where_and_what_was_expected(

@@ -753,7 +753,15 @@ def test_real_sse_stream_as_sdk_chunks_decodes() -> None:
 
 
 def test_a_list_of_whole_completions_is_not_a_stream() -> None:
-    completion = {"object": "chat.completion", "choices": [{"index": 0, "message": {"content": "a"},
-                  "logprobs": {"content": [{"token": "a", "bytes": [97], "logprob": -0.1}]}}]}
+    completion = {
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"content": "a"},
+                "logprobs": {"content": [{"token": "a", "bytes": [97], "logprob": -0.1}]},
+            }
+        ],
+    }
     with pytest.raises(tokbytes.InputError, match="is not a list of token records"):
         extract([completion, completion])

@@ -254,7 +254,17 @@ class _Scanner:
             else:
                 kind, (container, end) = "array", self.array(pos, path)
             self.raws[slot] = (
-                path, kind, container, pos, end, pos, end, key, key_start, key_end, colon
+                path,
+                kind,
+                container,
+                pos,
+                end,
+                pos,
+                end,
+                key,
+                key_start,
+                key_end,
+                colon,
             )
             return container, end
         if char and char in "-0123456789":
@@ -268,7 +278,8 @@ class _Scanner:
                 number: Any = float(literal) if match.group(1) or match.group(2) else int(literal)
             except ValueError:  # more digits than int() accepts (sys.set_int_max_str_digits)
                 raise self.fail(
-                    pos, "a number int() accepts (this one has too many digits)",
+                    pos,
+                    "a number int() accepts (this one has too many digits)",
                     _where("number", path),
                 ) from None
             self.raws.append(

@@ -236,12 +236,25 @@ def _from_list(seq: Sequence[Any], opts: _Options, path: str) -> Extracted:
 
 # Shapes of one piece of a stream; a list of them is the whole stream, concatenated in order.
 _STREAM_SHAPES = frozenset(
-    {"openai.chunk", "responses.delta", "langchain.message", "llamacpp.completion", "ollama",
-     "tgi.stream"}
+    {
+        "openai.chunk",
+        "responses.delta",
+        "langchain.message",
+        "llamacpp.completion",
+        "ollama",
+        "tgi.stream",
+    }
 )
 # Responses events that repeat the tokens the deltas already carried.
-_STREAM_REPEATS = frozenset({"responses.done", "responses.event", "responses.response",
-                             "responses.output_text", "responses.message"})
+_STREAM_REPEATS = frozenset(
+    {
+        "responses.done",
+        "responses.event",
+        "responses.response",
+        "responses.output_text",
+        "responses.message",
+    }
+)
 
 
 def _is_stream_event(x: Any) -> bool:

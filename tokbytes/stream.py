@@ -621,15 +621,17 @@ class StreamDecoder:
         parts = self._parts
         if not parts:
             return []
+        if self._attribution == "cover" and self._level != "char":  # no alignment: see each
+            if self._level == "grapheme":
+                units = self._single_char_graphemes(final=final)
+            else:
+                units = self._direct_words(final=final)
+            if units is not None:
+                return units
         done = self._done
         held = 0 if final else _held_back(parts, done)
-        if not held:
-            if self._level != "word":
-                units = self._direct(final=final)
-            elif self._attribution == "cover":
-                units = self._direct_words(final=final)
-            else:
-                units = None
+        if not held and self._level != "word":
+            units = self._direct(final=final)
             if units is not None:
                 return units
         window = parts
@@ -735,49 +737,37 @@ class StreamDecoder:
         return pieces
 
     def _direct_words(self, *, final: bool) -> list[Unit] | None:
-        """Cover-scored words without building an alignment, when each lies in one token.
+        """Cover-scored words without building an alignment.
 
-        Applies when every pending token decodes on its own and every word found lies inside
-        one token (``" committee"``): the unit is then that token's ``(j,)`` and logprob, as in
-        ``build_units``. Boundaries come from the same scan as the general path.
+        Applies when no window token is empty and the pending bytes are UTF-8 up to a possibly
+        incomplete last character (which, with the word it may belong to, waits). Boundaries
+        come from the same scan as the general path; each word's unit is what ``build_units``
+        makes: the tokens carrying its bytes and their logprob (one token) or left-to-right
+        ``sum`` (several). Returns None, changing nothing, in every other case.
         """
-        pieces = self._pieces()
-        if pieces is None:
+        parts, done, context, logprobs = self._parts, self._done, self._context, self._logprobs
+        real = _complete_text(parts, done, final)
+        if real is None:
             return None
-        parts, done, context = self._parts, self._done, self._context
-        real = "".join(pieces)
         bounds = _word_bounds(context, real, final)
-        piece_starts = list(accumulate(map(len, pieces), initial=0))  # in characters
-        part_starts = list(accumulate(map(len, parts), initial=self._byte_base))  # global bytes
-        j, char = self._token_base, self._char_base
+        offsets = list(accumulate(map(len, map(str.encode, real)), initial=done))  # in the window
+        token_ends = list(accumulate(map(len, parts)))
+        j, byte, char = self._token_base, self._byte_base, self._char_base
         units = []
         for a, b in zip(bounds, bounds[1:]):
             word = real[a:b]
             if word.isspace():
                 continue
-            k = bisect_right(piece_starts, a) - 1  # the token holding the word's first character
-            if b > piece_starts[k + 1]:
-                return None  # the word spans tokens: the general path scores it
-            byte = part_starts[k] + (done if k == 0 else 0)
-            byte += len(pieces[k][: a - piece_starts[k]].encode())
-            fields = (word, char + a, char + b, byte, byte + len(word.encode()), (j + k,))
-            units.append(tuple.__new__(Unit, (*fields, self._logprobs[k], None)))
+            start, end = offsets[a], offsets[b]
+            fields = (word, char + a, char + b, byte + start, byte + end)
+            units.append(_covered(fields, token_ends, logprobs, j, start, end))
         frontier = bounds[-1]
         self._reported_tokens = j + len(parts)
         if not frontier:
             return units
         self._context = _word_context(context + real[: frontier + 1], len(context) + frontier)
         self._keep_text(real[:frontier])
-        k = bisect_right(piece_starts, frontier) - 1  # the token holding the new frontier
-        if k < len(parts):
-            prefix = pieces[k][: frontier - piece_starts[k]]
-            self._done = (done if k == 0 else 0) + len(prefix.encode())
-        else:
-            self._done = 0
-        del parts[:k], self._logprobs[:k]
-        self._token_base = j + k
-        self._byte_base = part_starts[k]
-        self._char_base = char + frontier
+        self._drop_before(token_ends, offsets[frontier], frontier)
         return units
 
     def _direct(self, *, final: bool) -> list[Unit] | None:
@@ -848,6 +838,47 @@ class StreamDecoder:
         self._byte_base = byte
         self._char_base = char
         return units
+
+    def _single_char_graphemes(self, *, final: bool) -> list[Unit] | None:
+        """Cover-scored graphemes that are single characters, without building an alignment:
+        the common case of every script, characters split over tokens included (which
+        :meth:`_direct` leaves to the general path).
+
+        Applies when no window token is empty, the pending bytes are UTF-8 up to a possibly
+        incomplete last character, and no character can join another (as in :meth:`_direct`).
+        Each character's unit is what ``build_units`` makes (see :func:`_covered`). The last
+        complete character waits, as it may still be extended, unless ``final``. Returns None,
+        changing nothing, in every other case: the general path then decides.
+        """
+        parts, done = self._parts, self._done
+        text = _complete_text(parts, done, final)
+        if text is None or (not text.isascii() and _JOINING.search(text)) or "\r" in text:
+            return None
+        ready = text if final else text[:-1]  # the last character may still be extended
+        if not ready:
+            return []
+        offsets = list(accumulate(map(len, map(str.encode, ready)), initial=done))  # in the window
+        token_ends = list(accumulate(map(len, parts)))
+        j, byte, char, logprobs = self._token_base, self._byte_base, self._char_base, self._logprobs
+        units = []
+        for k, (unit_text, start, end) in enumerate(zip(ready, offsets, offsets[1:])):
+            fields = (unit_text, char + k, char + k + 1, byte + start, byte + end)
+            units.append(_covered(fields, token_ends, logprobs, j, start, end))
+        self._keep_text(ready)
+        self._reported_tokens = j + len(parts)
+        self._drop_before(token_ends, offsets[-1], len(ready))
+        return units
+
+    def _drop_before(self, token_ends: list[int], frontier: int, chars: int) -> None:
+        """Move the frontier to window byte ``frontier``, ``chars`` characters on, dropping the
+        tokens wholly before it (``token_ends``: the window tokens' local end offsets)."""
+        first = bisect_right(token_ends, frontier)  # the token holding the new frontier
+        token_start = token_ends[first - 1] if first else 0
+        del self._parts[:first], self._logprobs[:first]
+        self._token_base += first
+        self._byte_base += token_start
+        self._done = frontier - token_start
+        self._char_base += chars
 
     def _move(self, al: Alignment, size: int, real: str, units: list[Unit]) -> list[Unit]:
         """Move the frontier ``size`` characters on and drop the tokens left behind."""
@@ -1018,6 +1049,42 @@ def _units(
         replaced,
     )
     return list(map(tuple.__new__, repeat(Unit), fields))
+
+
+def _complete_text(parts: list[bytes], done: int, final: bool) -> str | None:
+    """The window's text from byte ``done`` on, without an incomplete last character.
+
+    None when a token is empty or the bytes are not UTF-8 (an incomplete last character too,
+    when ``final``): the general path then decides, as ``decode`` does.
+    """
+    if not all(parts):
+        return None
+    data = b"".join(parts)[done:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Only a valid beginning of a character is reported as "unexpected end of data".
+        if final or exc.end != len(data) or exc.reason != "unexpected end of data":
+            return None
+        return data[: exc.start].decode("utf-8")
+
+
+def _covered(
+    fields: tuple[str, int, int, int, int],
+    token_ends: list[int],
+    logprobs: list[float],
+    token_base: int,
+    start: int,
+    end: int,
+) -> Unit:
+    """The cover-scored unit of window bytes ``[start, end)`` (``fields``: text and offsets), as
+    ``build_units`` makes it: the tokens carrying its bytes, and their logprob (one token) or
+    left-to-right ``sum`` (several)."""
+    first, last = bisect_right(token_ends, start), bisect_left(token_ends, end)
+    if first == last:
+        return tuple.__new__(Unit, (*fields, (token_base + first,), logprobs[first], None))
+    tokens = (*range(token_base + first, token_base + last + 1),)
+    return tuple.__new__(Unit, (*fields, tokens, sum(logprobs[first : last + 1]), None))
 
 
 def _consecutive_units(
