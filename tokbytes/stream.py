@@ -750,7 +750,7 @@ class StreamDecoder:
         if real is None:
             return None
         bounds = _word_bounds(context, real, final)
-        offsets = list(accumulate(map(len, map(str.encode, real)), initial=done))  # in the window
+        offsets = _byte_offsets(real, done)
         token_ends = list(accumulate(map(len, parts)))
         j, byte, char = self._token_base, self._byte_base, self._char_base
         units = []
@@ -857,7 +857,7 @@ class StreamDecoder:
         ready = text if final else text[:-1]  # the last character may still be extended
         if not ready:
             return []
-        offsets = list(accumulate(map(len, map(str.encode, ready)), initial=done))  # in the window
+        offsets = _byte_offsets(ready, done)
         token_ends = list(accumulate(map(len, parts)))
         j, byte, char, logprobs = self._token_base, self._byte_base, self._char_base, self._logprobs
         units = []
@@ -1067,6 +1067,13 @@ def _complete_text(parts: list[bytes], done: int, final: bool) -> str | None:
         if final or exc.end != len(data) or exc.reason != "unexpected end of data":
             return None
         return data[: exc.start].decode("utf-8")
+
+
+def _byte_offsets(text: str, start: int) -> Sequence[int]:
+    """Window byte offset of each character of ``text`` (which starts at ``start``), then its end."""
+    if text.isascii():
+        return range(start, start + len(text) + 1)
+    return list(accumulate(map(len, map(str.encode, text)), initial=start))
 
 
 def _covered(
