@@ -188,6 +188,37 @@ def test_span_equals_oracle_and_find_finds(
         assert found is not None and found.text == text[start:end] and found.start <= start
 
 
+@given(payloads(allow_empty=True), st.sampled_from(["cover", "split"]), st.data())
+def test_span_scores_with_empty_tokens_equal_the_oracle(
+    p: tuple[str, list[bytes], list[float]], attribution: str, data: st.DataObject
+) -> None:
+    """A span is scored on its own (two bisects, no owner map): tokens with no bytes count as
+    0.0 and are not among its tokens, as in every other unit."""
+    text, parts, lps = p
+    doc = tokbytes.decode(records(parts, lps), attribution=attribution)  # type: ignore[arg-type]
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    unit = doc.span(start, end)
+    spans = oracle.token_spans(parts)
+    byte_start = len(text[:start].encode())
+    byte_end = byte_start + len(text[start:end].encode())
+    expected = oracle.touching(spans, byte_start, byte_end)
+    assert list(unit.tokens) == expected
+    if attribution == "cover":
+        assert unit.logprob == oracle.cover(lps, expected)
+    else:
+        assert close(unit.logprob, oracle.split(lps, spans, byte_start, byte_end))
+
+
+def test_span_over_an_empty_token_leaves_it_out() -> None:
+    doc = tokbytes.decode(records([b"ab", b"", b"c\xc3", b"\xa9"], [-0.5, -4.0, -0.25, -1.0]))
+    assert doc.text == "abcé"
+    assert doc.span(1, 3).tokens == (0, 2) and doc.span(1, 3).logprob == -0.75
+    assert doc.span(0, 4).tokens == (0, 2, 3) and doc.span(0, 4).logprob == -1.75
+    split = tokbytes.decode(records([b"ab", b"", b"cd"], [-0.5, -4.0, -0.25]), attribution="split")
+    assert split.span(1, 3).logprob == -0.5 / 2 + -0.25 / 2
+
+
 # -- lookups and errors of the API -------------------------------------------------------------
 
 

@@ -621,7 +621,7 @@ class StreamDecoder:
         parts = self._parts
         if not parts:
             return []
-        if self._attribution == "cover" and self._level != "char":  # no alignment: see each
+        if self._attribution == "cover" and self._level != "char":  # direct, or None: aligned
             if self._level == "grapheme":
                 units = self._single_char_graphemes(final=final)
             else:

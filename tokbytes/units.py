@@ -304,6 +304,8 @@ def _owner_scores(
     """Tokens (when ``with_tokens``) and scores of any units (local byte ranges), through an
     owner map of their bytes."""
     n = len(byte_starts)
+    if n == 1:  # a span: two bisects find its tokens, no owner map needed
+        return _one_unit(al, byte_starts[0], byte_ends[0], attribution, denominators, with_tokens)
     # Owner map of the batch's bytes: owner[b - window_start] is the (window-local) index of the
     # token holding byte b. Built with repeat/chain, read with list indexing: no bisect per unit.
     token_ends = al.token_ends
@@ -358,6 +360,33 @@ def _owner_scores(
             denominators,
         )
     return tokens, scores
+
+
+def _one_unit(
+    al: Alignment,
+    byte_start: int,
+    byte_end: int,
+    attribution: Attribution,
+    denominators: Sequence[int] | None,
+    with_tokens: bool,
+) -> tuple[list[tuple[int, ...]] | None, list[float]]:
+    """:func:`_owner_scores` of one unit, with the same expressions."""
+    ends, logprobs = al.token_ends, al.logprobs
+    first, stop = bisect_right(ends, byte_start), bisect_left(ends, byte_end) + 1
+    tokens = [al.token_indices(first, stop)] if with_tokens else None
+    if attribution != "cover":
+        return tokens, _split_scores(al, [byte_start], [byte_end], [first], [stop], denominators)
+    if stop - first == 1:
+        return tokens, [logprobs[first]]
+    if al.empty_tokens:  # a token with no bytes counts as 0.0, as in the owner path
+        starts = [ends[first - 1] if first else 0, *ends[first : stop - 1]]
+        return tokens, [
+            sum(
+                lp if end > start else 0.0
+                for lp, start, end in zip(logprobs[first:stop], starts, ends[first:stop])
+            )
+        ]
+    return tokens, [sum(logprobs[first:stop])]
 
 
 def _as_list(values: Sequence[int]) -> list[int]:
