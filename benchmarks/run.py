@@ -688,16 +688,21 @@ def plot(result: dict[str, Any], path: Path) -> Path | None:
     fig, axes = plt.subplots(
         rows_n, columns, figsize=(5 * columns, 4 * rows_n), squeeze=False, sharey=True
     )
+    tab20 = plt.get_cmap("tab20")  # one color per operation (the default cycle has 10)
+    colors = [tab20(i / 19) for i in range(20)]
     for ax, language in zip(axes.flat, languages):
-        for op in OPERATIONS:
+        for index, op in enumerate(OPERATIONS):
             points = sorted(
                 (r["tokens"], r["seconds"])
                 for r in result["rows"]
                 if r["language"] == language and r["operation"] == op and not r["skipped"]
             )
-            if points:
-                style = "k--" if op == "floor" else ":" if op == "peer" else "-"
-                ax.plot(*zip(*points), style, marker="o", markersize=3, label=op)
+            if not points:
+                continue
+            style = "--" if op == "floor" else ":" if op == "peer" or op in BOUNDS else "-"
+            color = "black" if op == "floor" else colors[index % len(colors)]
+            label = f"{op} (bound)" if op in BOUNDS else op
+            ax.plot(*zip(*points), style, color=color, marker="o", markersize=3, label=label)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(language)

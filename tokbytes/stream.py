@@ -16,9 +16,12 @@ How it stays equal to batch, cheaply:
   computed as ``decode`` computes them. Bytes of the window's first token that lie before the
   frontier, and the bytes of a character still incomplete at the end, are stood in for by NUL
   placeholders: token lengths (which split attribution divides by) stay exact and the text
-  decodes as the same bytes do inside the whole output. A window that is one whole token of
-  valid UTF-8 at the character level takes a direct path (one token at a time is the common
-  stream).
+  decodes as the same bytes do inside the whole output. The common windows take direct paths
+  with no alignment, each building units with the expressions ``build_units`` uses (the
+  tokens carrying a unit's bytes; their logprob, or left-to-right ``sum``): cover-scored
+  characters one token at a time, cover-scored graphemes that are single characters and
+  cover-scored words (split characters included, as long as the window's bytes are UTF-8 up
+  to an incomplete last character), and windows whose tokens each decode on their own.
 * Boundaries come from the batch segmenters over the pending text only: characters end with
   their last byte; a grapheme boundary is final once the character after it has arrived
   (``grapheme_bounds`` from a certain boundary gives the batch result, since every ``\\X`` rule
