@@ -624,19 +624,16 @@ class StreamDecoder:
         parts = self._parts
         if not parts:
             return []
-        if self._attribution == "cover" and self._level != "char":  # direct, or None: aligned
-            if self._level == "grapheme":
-                units = self._single_char_graphemes(final=final)
-            else:
-                units = self._direct_words(final=final)
-            if units is not None:
-                return units
+        if self._level != "word":  # the direct paths, or None: align the window
+            units = self._direct(final=final)
+        elif self._attribution == "cover":
+            units = self._direct_words(final=final)
+        else:
+            units = None
+        if units is not None:
+            return units
         done = self._done
         held = 0 if final else _held_back(parts, done)
-        if not held and self._level != "word":
-            units = self._direct(final=final)
-            if units is not None:
-                return units
         window = parts
         if done:
             window = [b"\0" * done + parts[0][done:], *parts[1:]]
@@ -725,20 +722,6 @@ class StreamDecoder:
                 carried += min(char_bounds[end], byte) - max(char_bounds[start], token_start)
         self._carried = carried
 
-    def _pieces(self) -> list[str] | None:
-        """The pending text of each window token, when each decodes on its own (else None)."""
-        done = self._done
-        pieces = []
-        for k, part in enumerate(self._parts):
-            data = part[done:] if k == 0 and done else part
-            if not data:
-                return None
-            try:
-                pieces.append(data.decode("utf-8"))
-            except UnicodeDecodeError:
-                return None
-        return pieces
-
     def _direct_words(self, *, final: bool) -> list[Unit] | None:
         """Cover-scored words without building an alignment.
 
@@ -774,102 +757,54 @@ class StreamDecoder:
         return units
 
     def _direct(self, *, final: bool) -> list[Unit] | None:
-        """Characters (or graphemes that are single characters) without building an alignment.
+        """Characters or graphemes without building an alignment.
 
-        Applies when every pending token's bytes decode on their own (no character spans two
-        tokens, nothing invalid, no empty token) and, for graphemes, no character can join
-        another (what ``grapheme_bounds`` checks: no CR, Extend, ZWJ, SpacingMark, Prepend, regional indicator or jamo); the last
-        grapheme waits for the next character. Returns None when it does not apply. Each unit
-        lies in one token, so its fields are the expressions ``build_units`` uses for such
-        units: tokens ``(j,)``, cover = the token's logprob, split = ``0.0 + logprob * share /
-        whole`` with ``whole`` the token's full length.
-        """
-        pieces = self._pieces()
-        if pieces is None:
-            return None
-        parts, done = self._parts, self._done
-        hold = self._level == "grapheme" and not final
-        if self._level == "grapheme":
-            joined = "".join(pieces)
-            # A break can only be suppressed next to a CR, Extend, ZWJ, SpacingMark, Prepend,
-            # regional indicator or Hangul jamo (as in grapheme_bounds): without one, every
-            # character but the held last one is a cluster of its own.
-            if (not joined.isascii() and _JOINING.search(joined)) or "\r" in joined:
-                return None
-        cover = self._attribution == "cover"
-        units: list[Unit] = []
-        j, byte, char = self._token_base, self._byte_base, self._char_base
-        last = len(parts) - 1
-        for k, (part, text) in enumerate(zip(parts, pieces)):
-            if hold and k == last:
-                text = text[:-1]  # the last character may still be extended
-            n, whole = len(text), len(part)
-            start = byte + (done if k == 0 else 0)  # global offset of the text's first byte
-            logprob = self._logprobs[k]
-            sizes: Iterable[int]
-            if len(text.encode()) == n:  # ASCII: one byte per character
-                byte_starts: Iterable[int] = range(start, start + n)
-                byte_ends: Iterable[int] = range(start + 1, start + n + 1)
-                sizes = repeat(1, n)
-            else:
-                sizes = list(map(len, map(str.encode, text)))
-                ends = list(accumulate(sizes, initial=start))
-                byte_starts, byte_ends = ends[:-1], ends[1:]
-            scores: Iterable[float]
-            if cover:
-                scores = repeat(logprob, n)
-            else:
-                scores = [0.0 + logprob * size / whole for size in sizes]
-            units += _consecutive_units(
-                text, char, byte_starts, byte_ends, repeat((j + k,), n), scores
-            )
-            char += n
-            if k < last or not hold:
-                byte += whole
-            else:  # the held character: the frontier stays in this token
-                self._done = start - byte + len(text.encode())
-        if units:
-            self._keep_text("".join(u.text for u in units))
-        self._reported_tokens = self._token_base + len(parts)
-        if hold:
-            kept = last
-        else:
-            kept = len(parts)
-            self._done = 0
-        del parts[:kept], self._logprobs[:kept]
-        self._token_base += kept
-        self._byte_base = byte
-        self._char_base = char
-        return units
-
-    def _single_char_graphemes(self, *, final: bool) -> list[Unit] | None:
-        """Cover-scored graphemes that are single characters, without building an alignment:
-        the common case of every script, characters split over tokens included (which
-        :meth:`_direct` leaves to the general path).
-
-        Applies when no window token is empty, the pending bytes are UTF-8 up to a possibly
-        incomplete last character, and no character can join another (as in :meth:`_direct`).
-        Each character's unit is what ``build_units`` makes (see :func:`_covered`). The last
-        complete character waits, as it may still be extended, unless ``final``. Returns None,
-        changing nothing, in every other case: the general path then decides.
+        Applies when no window token is empty and the pending bytes are UTF-8 up to a possibly
+        incomplete last character: the common window, characters split over tokens included.
+        Boundaries come from ``grapheme_bounds`` over the pending text, as in the general path
+        (the last cluster waits, as it may still grow, unless ``final``); each unit is what
+        ``build_units`` makes (see :func:`_covered` and :func:`_shared`). Returns None,
+        changing nothing, in every other case (invalid bytes, empty tokens): the general path
+        then decides, as ``decode`` does.
         """
         parts, done = self._parts, self._done
         text = _complete_text(parts, done, final)
-        if text is None or (not text.isascii() and _JOINING.search(text)) or "\r" in text:
+        if text is None:
             return None
-        ready = text if final else text[:-1]  # the last character may still be extended
-        if not ready:
+        # A grapheme holds several characters only next to a CR, Extend, ZWJ, SpacingMark,
+        # Prepend, regional indicator or Hangul jamo (see grapheme_bounds): check that first.
+        singles = self._level == "char" or (
+            (text.isascii() or not _JOINING.search(text)) and "\r" not in text
+        )
+        hold = self._level == "grapheme" and not final  # the last cluster may still grow
+        if singles:
+            bounds: Sequence[int] = ()
+            frontier = len(text) - 1 if hold else len(text)
+        else:
+            bounds = grapheme_bounds(text)
+            if hold:
+                bounds = bounds[:-1]
+            frontier = bounds[-1]
+        if frontier <= 0:
             return []
+        ready = text[:frontier]
         offsets = _byte_offsets(ready, done)
         token_ends = list(accumulate(map(len, parts)))
         j, byte, char, logprobs = self._token_base, self._byte_base, self._char_base, self._logprobs
+        unit = _covered if self._attribution == "cover" else _shared
         units = []
-        for k, (unit_text, start, end) in enumerate(zip(ready, offsets, offsets[1:])):
-            fields = (unit_text, char + k, char + k + 1, byte + start, byte + end)
-            units.append(_covered(fields, token_ends, logprobs, j, start, end))
+        if singles:  # one unit per character
+            for k, (unit_text, start, end) in enumerate(zip(ready, offsets, offsets[1:])):
+                fields = (unit_text, char + k, char + k + 1, byte + start, byte + end)
+                units.append(unit(fields, token_ends, logprobs, j, start, end))
+        else:
+            for a, b in zip(bounds, bounds[1:]):
+                start, end = offsets[a], offsets[b]
+                fields = (text[a:b], char + a, char + b, byte + start, byte + end)
+                units.append(unit(fields, token_ends, logprobs, j, start, end))
         self._keep_text(ready)
         self._reported_tokens = j + len(parts)
-        self._drop_before(token_ends, offsets[-1], len(ready))
+        self._drop_before(token_ends, offsets[frontier], frontier)
         return units
 
     def _drop_before(self, token_ends: list[int], frontier: int, chars: int) -> None:
@@ -1095,6 +1030,32 @@ def _covered(
         return tuple.__new__(Unit, (*fields, (token_base + first,), logprobs[first], None))
     tokens = (*range(token_base + first, token_base + last + 1),)
     return tuple.__new__(Unit, (*fields, tokens, sum(logprobs[first : last + 1]), None))
+
+
+def _shared(
+    fields: tuple[str, int, int, int, int],
+    token_ends: list[int],
+    logprobs: list[float],
+    token_base: int,
+    start: int,
+    end: int,
+) -> Unit:
+    """:func:`_covered` with split attribution, as ``units._split_scores`` computes it for levels
+    that tile the text: each token's logprob times the share of its bytes in the unit."""
+    first, last = bisect_right(token_ends, start), bisect_left(token_ends, end)
+    if first == last:  # inside one token: the loop below, once
+        whole = token_ends[first] - (token_ends[first - 1] if first else 0)
+        score = 0.0 + logprobs[first] * (end - start) / whole
+        return tuple.__new__(Unit, (*fields, (token_base + first,), score, None))
+    total = 0.0
+    for k in range(first, last + 1):
+        token_start, token_end = (token_ends[k - 1] if k else 0), token_ends[k]
+        share = min(end, token_end) - max(start, token_start)
+        whole = token_end - token_start
+        if share > 0 and whole > 0:
+            total += logprobs[k] * share / whole
+    tokens = (*range(token_base + first, token_base + last + 1),)
+    return tuple.__new__(Unit, (*fields, tokens, total, None))
 
 
 def _consecutive_units(
