@@ -18,10 +18,11 @@ How it stays equal to batch, cheaply:
   placeholders: token lengths (which split attribution divides by) stay exact and the text
   decodes as the same bytes do inside the whole output. The common windows take direct paths
   with no alignment, each building units with the expressions ``build_units`` uses (the
-  tokens carrying a unit's bytes; their logprob, or left-to-right ``sum``): cover-scored
-  characters one token at a time, cover-scored graphemes that are single characters and
-  cover-scored words (split characters included, as long as the window's bytes are UTF-8 up
-  to an incomplete last character), and windows whose tokens each decode on their own.
+  tokens carrying a unit's bytes; cover: their logprob or left-to-right ``sum``; split: each
+  token's logprob times its share of bytes): characters and graphemes, and cover-scored words,
+  whenever no window token is empty and the window's bytes are UTF-8 up to an incomplete last
+  character (split characters included); cover-scored characters one token at a time take an
+  even shorter one.
 * Boundaries come from the batch segmenters over the pending text only: characters end with
   their last byte; a grapheme boundary is final once the character after it has arrived
   (``grapheme_bounds`` from a certain boundary gives the batch result, since every ``\\X`` rule
