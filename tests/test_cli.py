@@ -248,7 +248,7 @@ def test_real_sse_refusal_stream(cli: Run) -> None:
     words = json.loads(ok(cli("show", str(path), "--format", "json", "--threshold", "0.5")))
     assert [w["text"] for w in words["units"]] == ["very"]
     content = cli("show", str(path), "--channel", "content")
-    assert_one_line_error(content, str(path), "no token logprobs")
+    assert_one_line_error(content, str(path), "pass channel='refusal'")
 
 
 def test_real_recording_with_sentinel_token(cli: Run) -> None:

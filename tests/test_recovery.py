@@ -201,8 +201,14 @@ def test_byte_fallback_pieces_recover_the_clean_payload(payload: Any) -> None:
     clean_records = one_byte_partials(clean_tokens(payload))
     corrupted = byte_pieces(clean_records)
     clean = tokbytes.decode(clean_records)
-    for text in (payload.text, None):  # with the text, and on the evidence alone
-        doc = tokbytes.decode(corrupted, text=text)
+    sent = b"".join(bytes(r["bytes"]) for r in corrupted)
+    as_given = tokbytes.decode(corrupted)  # no text: valid UTF-8 is kept, the suspicion named
+    assert as_given.bytes == sent
+    assert {p.kind for p in as_given.problems} <= {"format_suspected", "empty_token"}
+    if any(r["token"].startswith("<0x") for r in corrupted) and payload.text.isprintable():
+        assert "token_format='byte_fallback'" in as_given.problems[-1].message
+    for text, token_format in ((payload.text, "auto"), (None, "byte_fallback")):
+        doc = tokbytes.decode(corrupted, text=text, token_format=token_format)  # type: ignore[arg-type]
         assert_units_honest(doc, clean, exact=True)
         assert_repairs_named(doc, corrupted)
         assert all(
@@ -379,8 +385,13 @@ def test_sentencepiece_dummy_prefix_and_spaces() -> None:
     assert doc.text == "Hello wörld\n"
     assert [t.bytes for t in doc.tokens][:4] == [b"Hello", b" w", b"\xc3", b"\xb6"]
     assert doc.chars[7].tokens == (2, 3)
-    # Without the text only the byte pieces are evident; "▁" may be real text.
-    assert tokbytes.decode(records).text == "▁Hello▁wörld\n"
+    # Without the text the bytes stay as given ("▁" and "<0xC3>" may be real text) ...
+    as_given = tokbytes.decode(records)
+    assert as_given.text == "".join(pieces)
+    assert [p.kind for p in as_given.problems] == ["format_suspected"]
+    assert "token_format='byte_fallback'" in as_given.problems[0].message
+    # ... unless the caller says how they are written.
+    assert tokbytes.decode(records, token_format="byte_fallback").text == " Hello wörld\n"
 
 
 # -- the real excerpts (../shared/data/recordings/provider_quirks) --------------------------------
@@ -408,15 +419,19 @@ def test_vllm_qwen_bpe_symbols() -> None:
     quirk = _quirks()["vllm-byte-level-bpe-leak-dots-ocr"]
     records = quirk["response_excerpt"]
     expected = quirk["recovered_with_gpt2_byte_decoder"]
-    for text in (expected, None):  # with the final text, and on the evidence alone
-        doc = tokbytes.decode(records, text=text)
+    as_given = tokbytes.decode(records)  # no text: the bytes are valid UTF-8, kept
+    assert as_given.text == "".join(r["token"] for r in records)
+    assert [p.kind for p in as_given.problems] == ["format_suspected"]
+    for text, token_format in ((expected, "auto"), (None, "bpe_symbols")):
+        doc = tokbytes.decode(records, text=text, token_format=token_format)  # type: ignore[arg-type]
         assert doc.text == expected == '": "# 费用账'
         assert [t.bytes_source for t in doc.tokens] == ["bytes"] + ["bpe_symbols"] * 6
         fee = doc.find("费")
         assert fee is not None and fee.tokens == (2, 3, 4)  # 'Ġè', '´', '¹'
         assert {p.token for p in doc.problems} == {1, 2, 3, 4, 5, 6}
     entry = _quirks()["vllm-byte-level-bpe-leak-qwen3"]["response_excerpt"]["first_content_entry"]
-    assert tokbytes.decode([entry]).text == "是"
+    assert tokbytes.decode([entry], token_format="bpe_symbols").text == "是"
+    assert tokbytes.decode([entry]).text == "æĺ¯"
 
 
 def test_vllm_v1_decoded_tokens() -> None:
@@ -429,7 +444,7 @@ def test_vllm_v1_decoded_tokens() -> None:
         }
         for r in quirk["response_excerpt"]
     ]
-    assert tokbytes.decode(records).text == "".join(
+    assert tokbytes.decode(records, token_format="bpe_symbols").text == "".join(
         quirk["recovered_with_gpt2_byte_decoder"].values()
     )
 
@@ -580,8 +595,8 @@ def test_a_stream_that_differs_from_its_text_raises_or_records_it() -> None:
     decoder = tokbytes.StreamDecoder("word")
     for record in records:
         decoder.feed(record)
-    with pytest.raises(tokbytes.DecodeError, match=r"character 3 .* 'Help!'"):
-        decoder.close("Help!")
+    with pytest.raises(tokbytes.DecodeError, match=r"at byte 3: .* 'Help!'"):
+        decoder.close("Help!")  # the error decode() gives
     lenient = tokbytes.StreamDecoder("word", errors="replace")
     words = [w.text for r in records for w in lenient.feed(r)] + [
         w.text for w in lenient.close("Help!")
@@ -589,15 +604,33 @@ def test_a_stream_that_differs_from_its_text_raises_or_records_it() -> None:
     assert words == ["Hello", "!"]
     (problem,) = lenient.problems
     assert problem.kind == "text_mismatch" and problem.byte_start == 3
+    assert lenient.problems == tokbytes.decode(records, text="Help!", errors="replace").problems
 
 
-def test_auto_waits_only_for_latin1_symbols_and_explicit_formats_read_at_once() -> None:
+def test_auto_holds_possible_bpe_symbols_until_the_evidence_and_explicit_formats_read_at_once() -> (
+    None
+):
     leak = [bytes_to_bpe_symbols(p.encode()) for p in ("café", " is", " 是")]
     records = [{"token": s, "bytes": list(s.encode()), "logprob": -0.1} for s in leak]
     auto = tokbytes.StreamDecoder("char")
     emitted = [[u.text for u in auto.feed(r)] for r in records]
-    # "cafÃ©": Latin-1 symbols wait; "Ġis" shows the leak and releases them, read as bytes
-    assert emitted == [[], ["c", "a", "f", "é", " ", "i", "s"], [" ", "是"]]
+    # Every token could be BPE symbols: "auto" holds them, since a reported text could still
+    # say they are; without one, close() keeps the bytes (valid UTF-8) and names the suspicion.
+    assert emitted == [[], [], []]
+    assert "".join(u.text for u in auto.close()) == "".join(leak)
+    assert auto.problems == tokbytes.decode(records).problems
+    assert [p.kind for p in auto.problems] == ["format_suspected"]
+    # A token that is no BPE symbol releases the hold: the bytes are what they say.
+    mixed = tokbytes.StreamDecoder("char")
+    real = {"token": "é!", "bytes": list("é !".encode()), "logprob": -0.2}
+    assert [u.text for u in mixed.feed(records[0])] == []
+    assert [u.text for u in mixed.feed(real)] == [*leak[0], "é", " ", "!"]
+    # With the text at close(), the held tokens are read as decode() reads them with it.
+    with_text = tokbytes.StreamDecoder("char")
+    for record in records:
+        with_text.feed(record)
+    assert "".join(u.text for u in with_text.close("café is 是")) == "café is 是"
+    assert with_text.problems == tokbytes.decode(records, text="café is 是").problems
     explicit = tokbytes.StreamDecoder("char", token_format="bpe_symbols")
     assert [u.text for u in explicit.feed(records[0])] == ["c", "a", "f", "é"]
     as_given = tokbytes.StreamDecoder("char", token_format="bytes")
@@ -623,16 +656,22 @@ def test_a_leak_of_latin1_symbols_alone_is_read_against_the_text_at_close() -> N
 def test_sentencepiece_stream_reads_pieces_as_decode_and_explicit_format_reads_spaces() -> None:
     pieces = ["\u2581Hello", "<0xE2>", "<0x9C>", "<0x93>"]  # ▁Hello + ✓ as byte pieces
     records = [{"token": p, "bytes": list(p.encode()), "logprob": -0.1} for p in pieces]
-    for token_format, text in (("auto", "\u2581Hello✓"), ("byte_fallback", " Hello✓")):
-        decoder = tokbytes.StreamDecoder("char", token_format=token_format)  # type: ignore[arg-type]
-        emitted = [[u.text for u in decoder.feed(r)] for r in records] + [decoder.close()]
-        assert emitted[1:] == [[], [], ["✓"], []]  # the piece completing ✓ emits it at once
-        assert decoder.text == text
-        assert {p.token for p in decoder.problems} >= {1, 2, 3}
-    # "auto" reads them exactly as decode() without a text does (▁ may be real text there)
-    assert tokbytes.decode(records).text == "\u2581Hello✓"
+    explicit = tokbytes.StreamDecoder("char", token_format="byte_fallback")
+    emitted = [[u.text for u in explicit.feed(r)] for r in records] + [explicit.close()]
+    assert emitted == [list(" Hello"), [], [], ["✓"], []]  # the piece completing ✓ emits it
+    assert {p.token for p in explicit.problems} == {0, 1, 2, 3}
+    assert explicit.problems == tokbytes.decode(records, token_format="byte_fallback").problems
+    # "auto": a piece may be real text unless a reported text says otherwise: held to close()
+    auto = tokbytes.StreamDecoder("char")
+    emitted = [[u.text for u in auto.feed(r)] for r in records] + [auto.close()]
+    assert [u for e in emitted[:-1] for u in e] == []  # "▁" is doubtful from the first token
+    assert "".join(u.text for u in emitted[-1]) == tokbytes.decode(records).text == "".join(pieces)
+    assert auto.problems == tokbytes.decode(records).problems
     # a stream that saw U+FFFD starts clean after reset()
     decoder = tokbytes.StreamDecoder("char")
     decoder.feed({"token": FFFD, "bytes": list(FFFD.encode()), "logprob": -1.0})
     decoder.reset()
-    assert [u.text for u in decoder.feed(records[0])] == list("\u2581Hello")
+    assert [u.text for u in decoder.feed({"token": "Hi", "bytes": [72, 105], "logprob": -0.1})] == [
+        "H",
+        "i",
+    ]

@@ -161,7 +161,12 @@ def test_logprobs_object_as_dict_and_sdk_object() -> None:
         found = extract(container)
         assert found.shape == "openai.logprobs" and found.text is None
         assert len(found.records) == 30
-    assert extract(logprobs, channel="refusal").records == []
+    with pytest.raises(
+        InputError,
+        match=r"refusal has no tokens but content has 30: pass "
+        r"channel='content'",
+    ):
+        extract(logprobs, channel="refusal")
 
 
 def test_blue_heart_completion_joins_emoji_bytes() -> None:
@@ -193,7 +198,7 @@ def test_null_logprobs_raise_with_the_fix_unless_allowed() -> None:
     with pytest.raises(InputError, match=r"no logprobs in this response.*request logprobs=True"):
         extract(_completion([choice]))
     assert extract(_completion([choice]), allow_empty=True) == Extracted(
-        [], choice["message"]["content"], "openai.chat_completion"
+        [], choice["message"]["content"], "openai.chat_completion", "content", "length"
     )
     # A message with no text (e.g. only tool calls) has no tokens to miss.
     tool_call = {**choice, "message": {"role": "assistant", "content": None}}
@@ -219,8 +224,15 @@ def test_refusal_channel_of_a_whole_completion() -> None:
     found = extract(payload, channel="refusal")
     assert found.text == refusal and found.records == records
     assert _joined_bytes(found.records) == refusal.encode("utf-8")
-    assert extract(payload, channel="auto") == Extracted(records, refusal, "openai.chat_completion")
-    assert extract(payload) == Extracted([], None, "openai.chat_completion")
+    expected = Extracted(records, refusal, "openai.chat_completion", "refusal", "stop")
+    assert extract(payload, channel="auto") == expected
+    assert extract(payload) == expected  # "auto" is the default
+    with pytest.raises(
+        InputError,
+        match=r"content has no tokens but .*refusal has \d+: pass "
+        r"channel='refusal'",
+    ):
+        extract(payload, channel="content")
 
 
 # -- streaming chunks --------------------------------------------------------------------------
@@ -247,7 +259,9 @@ def test_refusal_stream_chunks() -> None:
     text = "".join(f.text or "" for f in refusal)
     assert text.startswith("I'm very sorry") and _joined_bytes(records) == text.encode()
     assert [r for c in chunks for r in extract(c, channel="auto").records] == records
-    assert all(extract(c).records == [] for c in chunks)  # nothing on the content channel
+    assert [r for c in chunks for r in extract(c).records] == records  # "auto" is the default
+    with pytest.raises(InputError, match="pass channel='refusal'"):
+        [extract(c, channel="content") for c in chunks]
 
 
 def test_chunk_with_text_but_no_logprobs_raises_unless_streaming() -> None:

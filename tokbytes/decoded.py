@@ -6,13 +6,14 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from .alignment import Alignment, Errors, align, align_parts, read_records
-from .errors import DecodeError, InputError
+from .alignment import Alignment, Errors, align, read_records
+from .errors import DecodeError, InputError, RangeError
 from .escapes import bytes_to_token_text, token_text_to_bytes
 from .json_fields import JsonField
 from .json_fields import json_fields as _json_fields
 from .records import Alternative, BytesSource, Problem, Token, Unit
-from .recovery import recover, recover_without_text, suspicious
+from .recovery import TOKEN_FORMATS, TokenFormat, read_response, suspicious
+from .sources import Extracted
 from .units import Attribution, Level, UnitSequence, span_unit, units
 
 __all__ = ["Decoded", "TokenSequence", "decode", "parse_alternatives"]
@@ -24,16 +25,19 @@ def decode(
     errors: Errors = "strict",
     attribution: Attribution = "cover",
     choice: int = 0,
-    channel: str = "content",
+    channel: str = "auto",
     text: str | None = None,
+    token_format: TokenFormat = "auto",
 ) -> Decoded:
     """Rebuild the exact text of a model's output from its token logprobs, and align the two.
 
-    ``tokens`` is a sequence of token records (dicts with ``bytes``, ``logprob``, ``token``,
-    optional ``top_logprobs``, or objects with those attributes such as the OpenAI SDK's
-    ``ChatCompletionTokenLogprob``) or any container the provider or LangChain returned (a whole
-    chat completion, a logprobs object, an ``AIMessage``, …; see ``docs/providers.md``). ``choice``
-    picks a choice when ``n > 1``; ``channel="refusal"`` decodes refusal logprobs.
+    ``tokens`` is a sequence (or any iterable) of token records (dicts with ``bytes``,
+    ``logprob``, ``token``, optional ``top_logprobs``, or objects with those attributes such as
+    the OpenAI SDK's ``ChatCompletionTokenLogprob``) or any container the provider or LangChain
+    returned (a whole chat completion, a logprobs object, an ``AIMessage``, a list of stream
+    chunks, …; see ``docs/providers.md``). ``choice`` picks a choice when ``n > 1``;
+    ``channel="auto"`` (default) takes the content's tokens, or the refusal's when the content
+    has none (``Decoded.channel`` says which); ``"content"`` or ``"refusal"`` ask for one.
 
     ``errors="strict"`` raises :class:`~tokbytes.DecodeError` on invalid or truncated UTF-8;
     ``"replace"`` puts U+FFFD where ``bytes.decode("utf-8", "replace")`` would and lists each case
@@ -46,6 +50,9 @@ def decode(
     ``docs/recovery.md``), each repaired token is listed in ``problems`` and units whose tokens
     cannot be known get ``logprob = nan``; a text the tokens cannot spell raises
     :class:`~tokbytes.DecodeError` (``errors="replace"``: a ``"text_mismatch"`` problem).
+    Without a text, bytes that are valid UTF-8 are kept as they are; if they look like BPE
+    symbols or byte pieces a ``"format_suspected"`` problem says so, and ``token_format``
+    (``"bpe_symbols"``, ``"byte_fallback"``; ``"bytes"``: never re-read) opts in.
 
     >>> doc = decode([
     ...     {"token": " 서", "bytes": [32, 236, 132, 156], "logprob": -0.01},
@@ -62,69 +69,77 @@ def decode(
     >>> lossy.text, [t.bytes_source for t in lossy.tokens], lossy.chars[0].logprob
     ('é', ['aligned', 'aligned'], -1.0)
     """
-    records, reported, shape = _find_records(tokens, choice=choice, channel=channel)
+    if token_format not in TOKEN_FORMATS:
+        raise InputError(
+            f"token_format must be one of {', '.join(map(repr, TOKEN_FORMATS))}, "
+            f"got {token_format!r:.40}",
+            field="token_format",
+        )
+    found = _find_records(tokens, choice=choice, channel=channel)
     if text is None:
-        text = reported
+        text = found.text
     elif not isinstance(text, str):
         raise InputError(
             f"text must be a str (the provider's final text), got {type(text).__name__}"
         )
-    alignment = _checked_alignment(records, text, errors)
+    alignment = _checked_alignment(found.records, text, errors, token_format)
+    if found.problems:
+        alignment.problems = with_container_problems(alignment.problems, found.problems, errors)
     return Decoded(
-        alignment, records, attribution=attribution, errors=errors, shape=shape, reported_text=text
-    )
-
-
-def _checked_alignment(records: Sequence[Any], text: str | None, errors: Errors) -> Alignment:
-    """Align the records; recover their bytes when they do not spell ``text`` (or, without a
-    text, when they evidently hold BPE symbols or byte pieces). See ``recovery.py``."""
-    failure: DecodeError | None = None
-    try:
-        alignment: Alignment | None = align(records, errors=errors)
-    except DecodeError as exc:
-        if text is None:
-            raise
-        alignment, failure = None, exc
-    if alignment is not None:
-        if text is None:
-            if not suspicious(alignment.text, alignment.buffer):
-                return alignment
-        elif alignment.text == text or _only_truncated(alignment, text):
-            return alignment
-    parts, logprobs, sources, problems = read_records(records)
-    given: BytesSource = "bytes"
-    all_sources = sources or (given,) * len(parts)
-    if text is None:
-        found = recover_without_text(parts, all_sources)
-        if found is None:
-            assert alignment is not None
-            return alignment
-    else:
-        try:
-            found = recover(parts, all_sources, _token_strings(records), text=text, errors=errors)
-        except DecodeError:
-            if failure is not None:
-                raise failure from None  # the bytes themselves are invalid: say that
-            raise
-    return align_parts(
-        found.parts,
-        logprobs,
+        alignment,
+        found.records,
+        attribution=attribution,
         errors=errors,
-        sources=found.sources,
-        problems=[*problems, *found.problems],
-        unknown_edges=found.unknown_edges,
-        unknown_spans=found.unknown_spans,
+        shape=found.shape,
+        reported_text=text,
+        channel=found.channel,
+        finish_reason=found.finish_reason,
     )
 
 
-def _only_truncated(alignment: Alignment, text: str) -> bool:
-    """The reported text leaves out the partial character a cut-off answer ends with."""
-    problems = alignment.problems
-    return (
-        bool(problems)
-        and problems[-1].kind == "truncated"
-        and alignment.text.endswith("\ufffd")
-        and alignment.text[:-1] == text
+def with_container_problems(
+    problems: tuple[Problem, ...], found: Sequence[Problem], errors: Errors
+) -> tuple[Problem, ...]:
+    """The alignment's problems, then what the container showed (llama.cpp merged entries, a
+    held-back tail: ``"truncated"`` raises the truncated :class:`DecodeError` when strict)."""
+    for problem in found:
+        if problem.kind == "truncated" and errors == "strict":
+            raise DecodeError(
+                problem.message + ". Use errors='replace' to keep the text and a problem.",
+                token=problem.token,
+                truncated=True,
+            )
+    return (*problems, *found)
+
+
+def _checked_alignment(
+    records: Sequence[Any], text: str | None, errors: Errors, token_format: TokenFormat
+) -> Alignment:
+    """Align the records (C-level fast path); when they do not spell ``text``, may be BPE
+    symbols or byte pieces, or have an explicit format, read them again by the rules of
+    :func:`tokbytes.recovery.read_response`."""
+    if token_format in ("auto", "bytes"):
+        try:
+            alignment = align(records, errors=errors)
+        except DecodeError:
+            if text is None:
+                raise
+        else:
+            if text is None:
+                if token_format == "bytes" or not suspicious(alignment.text, alignment.buffer):
+                    return alignment
+            elif alignment.text == text:
+                return alignment
+    parts, logprobs, sources, problems = read_records(records)
+    return read_response(
+        parts,
+        logprobs,
+        sources,
+        problems,
+        _token_strings(records),
+        text=text,
+        errors=errors,
+        token_format=token_format,
     )
 
 
@@ -138,15 +153,20 @@ def _token_strings(records: Sequence[Any]) -> list[str | None]:
     return out
 
 
-def _find_records(obj: Any, *, choice: int, channel: str) -> tuple[Sequence[Any], str | None, str]:
+def _find_records(obj: Any, *, choice: int, channel: str) -> Extracted:
+    if isinstance(obj, Iterator):  # a generator or iterator of records or chunks: read it once
+        obj = list(obj)
     if isinstance(obj, list | tuple) and (not obj or _looks_like_record(obj[0])):
-        return obj, None, "records"
-    try:
-        from .sources import extract
-    except ImportError:  # pragma: no cover - sources ships with the package
-        raise InputError(f"expected a list of token records, got {type(obj).__name__}") from None
-    found = extract(obj, choice=choice, channel=channel)
-    return found.records, found.text, found.shape
+        if channel not in ("auto", "content", "refusal"):
+            from .sources import extract
+
+            extract([], channel=channel)  # names the allowed channels
+        return Extracted(
+            list(obj), None, "records", "refusal" if channel == "refusal" else "content"
+        )
+    from .sources import extract
+
+    return extract(obj, choice=choice, channel=channel)
 
 
 def _looks_like_record(x: Any) -> bool:
@@ -224,7 +244,7 @@ class TokenSequence(Sequence[Token]):
         size = len(self)
         position = index + size if index < 0 else index
         if not 0 <= position < size:
-            raise IndexError(f"token index {index} out of range (there are {size})")
+            raise RangeError(f"token index {index} out of range (there are {size})", token=index)
         return self._token(position)
 
     def __iter__(self) -> Iterator[Token]:
@@ -272,7 +292,9 @@ class Decoded:
         "_records",
         "_words",
         "attribution",
+        "channel",
         "errors",
+        "finish_reason",
         "reported_text",
         "shape",
     )
@@ -286,6 +308,8 @@ class Decoded:
         errors: Errors = "strict",
         shape: str = "records",
         reported_text: str | None = None,
+        channel: str = "content",
+        finish_reason: str | None = None,
     ) -> None:
         if attribution not in ("cover", "split"):
             raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r}")
@@ -299,6 +323,11 @@ class Decoded:
         self.shape = shape
         #: The final text the provider reported alongside the tokens, when it did.
         self.reported_text = reported_text
+        #: Whose tokens these are: ``"content"`` or ``"refusal"`` (what ``channel="auto"`` chose).
+        self.channel = channel
+        #: Why generation stopped when the reply says (``"stop"``, ``"length"``: cut by
+        #: ``max_tokens``, …), else None.
+        self.finish_reason = finish_reason
         self._graphemes: UnitSequence | None = None
         self._words: UnitSequence | None = None
 
@@ -326,8 +355,12 @@ class Decoded:
 
     @property
     def logprob(self) -> float:
-        """Sum of every token's logprob: the log-probability of the whole output."""
-        return math.fsum(self._al.logprobs)
+        """Sum of every token's logprob: the log-probability of the whole output (``-inf`` when
+        it is below the smallest float, as for units)."""
+        try:
+            return math.fsum(self._al.logprobs)
+        except OverflowError:  # fsum's partial sums overflow (two logprobs of -1e308)
+            return -math.inf
 
     @property
     def alignment(self) -> Alignment:
@@ -375,6 +408,11 @@ class Decoded:
         >>> doc.span(1, 3).tokens, doc.span(1, 3).logprob
         ((0, 1), -0.75)
         """
+        size = len(self._al.text)
+        if not (type(start) is int and type(end) is int and 0 <= start <= end <= size):
+            raise RangeError(
+                f"span({start!r}, {end!r}) is outside the text: need 0 <= start <= end <= {size}"
+            )
         return span_unit(self._al, start, end, self.attribution)
 
     def find(self, substring: str, start: int = 0) -> Unit | None:
@@ -390,7 +428,7 @@ class Decoded:
         """Index of the token holding the first byte of character ``i``."""
         size = len(self._al.text)
         if not (isinstance(i, int) and -size <= i < size):
-            raise IndexError(f"character index {i!r} out of range (the text has {size})")
+            raise RangeError(f"character index {i!r} out of range (the text has {size})")
         i = i + size if i < 0 else i
         return self._al.token_at_byte(self._al.char_bounds[i])
 
@@ -405,7 +443,7 @@ class Decoded:
         al = self._al
         size = len(al)
         if not (isinstance(j, int) and -size <= j < size):
-            raise IndexError(f"token index {j!r} out of range (there are {size})")
+            raise RangeError(f"token index {j!r} out of range (there are {size})")
         j = j + size if j < 0 else j
         start, end = al.token_start(j), al.token_ends[j]
         first = al.char_at_byte(start)

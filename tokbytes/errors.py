@@ -6,6 +6,8 @@ Every error is a :class:`ValueError`, so ``except ValueError`` catches bad input
     ValueError
      └── TokbytesError          anything tokbytes rejects
           ├── InputError        a record or container has the wrong shape or values
+          │    └── RangeError   an index or span outside the text or tokens (also an
+          │                     IndexError, as for any Python sequence)
           └── DecodeError       the bytes are not valid UTF-8 (strict mode), or a text
                                 reported by the provider cannot be explained by the tokens
 
@@ -14,7 +16,7 @@ Messages name where the problem is (token index, field, byte offset), the bad va
 
 from __future__ import annotations
 
-__all__ = ["DecodeError", "InputError", "TokbytesError"]
+__all__ = ["DecodeError", "InputError", "RangeError", "TokbytesError"]
 
 
 class TokbytesError(ValueError):
@@ -32,6 +34,12 @@ class InputError(TokbytesError):
         super().__init__(message)
         self.token = token
         self.field = field
+
+
+class RangeError(InputError, IndexError):
+    """An index or span outside the text or the tokens (``char_to_token(99)``, ``span(5, 3)``,
+    ``doc.tokens[99]``). One rule for every position argument: it is an :class:`InputError`
+    and an :class:`IndexError`, so either ``except`` catches it."""
 
 
 class DecodeError(TokbytesError):

@@ -115,6 +115,8 @@ ProblemKind = Literal[
     "bytes_recovered",  # bytes repaired (BPE symbols, byte fallback, realigned to the final text)
     "text_mismatch",  # the provider's final text disagrees with the tokens
     "empty_token",  # a token with no bytes: its logprob belongs to no unit
+    "format_suspected",  # valid UTF-8 that looks like BPE symbols or byte pieces, kept as given
+    "merged_tokens",  # llama.cpp: an entry holding several tokens, with its last one's logprob
 ]
 
 

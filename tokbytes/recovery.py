@@ -87,6 +87,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from typing import Final, Literal, NamedTuple
 
+from .alignment import Alignment, Errors, align_parts
 from .errors import DecodeError
 from .escapes import has_escapes, token_text_to_bytes
 from .records import BytesSource, Problem
@@ -102,11 +103,21 @@ __all__ = [
     "bytes_to_bpe_symbols",
     "changed_problems",
     "evidence",
+    "TOKEN_FORMATS",
+    "TokenFormat",
+    "doubtful",
     "plausible_leak_token",
+    "read_as",
+    "read_response",
     "recover",
     "recover_without_text",
+    "suspected_problem",
     "suspicious",
 ]
+
+#: How token bytes are read (``decode(token_format=...)``, ``StreamDecoder(token_format=...)``).
+TokenFormat = Literal["auto", "bytes", "bpe_symbols", "byte_fallback"]
+TOKEN_FORMATS: tuple[TokenFormat, ...] = ("auto", "bytes", "bpe_symbols", "byte_fallback")
 
 # -- data: GPT-2's byte-level BPE alphabet -------------------------------------------------------
 
@@ -379,12 +390,15 @@ def recover(
     errors: str = "strict",
     first_index: int = 0,
     first_byte: int = 0,
+    only_given: bool = False,
 ) -> Recovered:
     """Recover the tokens' bytes so that they spell ``text``, the provider's reported text.
 
     ``parts`` are the bytes as read, ``sources`` where they came from, ``tokens`` the token
     strings (None where absent). Raises :class:`~tokbytes.DecodeError` when no interpretation
-    explains ``text`` and ``errors`` is ``"strict"``. ``first_index`` and ``first_byte`` shift
+    explains ``text`` and ``errors`` is ``"strict"`` (with ``only_given``, the bytes are read
+    as they are, an explicit token format, and only lossy tokens realign). ``first_index`` and
+    ``first_byte`` shift
     the token indices and byte offsets that problems and errors report (a window of a stream);
     ``unknown_edges`` and ``unknown_spans`` stay relative to ``parts``.
 
@@ -395,7 +409,9 @@ def recover(
     ([b'\\xf0', b'\\x9f', b'\\x98', b'\\x8a'], 'aligned', "token 0: b'\\\\xef\\\\xbf\\\\xbd' realigned to the reported text: b'\\\\xf0'")
     """
     target = text.encode("utf-8", "surrogatepass")
-    candidates = _candidates(parts, sources, tokens)
+    # only_given: the caller fixed the format (token_format=...): only lossy tokens realign.
+    given: list[tuple[BytesSource, list[bytes]]] = [("bytes", parts)]
+    candidates = given if only_given else _candidates(parts, sources, tokens)
     for source, new in candidates:
         if source == "byte_fallback":
             new = _strip_dummy_prefix(new, target) or new
@@ -848,3 +864,233 @@ def _mismatch(
             spans.append((offset, offset + len(part)))
         offset += len(part)
     return Recovered(new, new_sources, problems, frozenset(), tuple(spans))
+
+
+# -- one whole response --------------------------------------------------------------------------
+
+
+def read_as(
+    parts: Sequence[bytes],
+    token_format: TokenFormat,
+    *,
+    first_index: int = 0,
+    first_byte: int = 0,
+) -> tuple[list[bytes], list[BytesSource], list[Problem]]:
+    """Each token's bytes read as the caller said they are written (an explicit
+    ``token_format``): ``"bpe_symbols"`` inverts GPT-2's table, ``"byte_fallback"`` reads
+    ``<0xNN>`` pieces and ``▁`` as a space; ``"bytes"`` (and ``"auto"``) keep them.
+
+    Token by token, so a stream reads each as it comes and gets what a whole response gets.
+    A token that is not BPE symbols keeps its bytes, with a ``"text_mismatch"`` problem.
+
+    >>> parts, sources, problems = read_as([b"\\xc4\\xa0ok", b"!"], "bpe_symbols")
+    >>> parts, sources, [p.kind for p in problems]
+    ([b' ok', b'!'], ['bpe_symbols', 'bytes'], ['bytes_recovered'])
+    """
+    out: list[bytes] = []
+    sources: list[BytesSource] = []
+    problems: list[Problem] = []
+    start = first_byte
+    for k, data in enumerate(parts):
+        index = first_index + k
+        new = data
+        if token_format == "bpe_symbols":
+            try:
+                symbols: bytes | None = bpe_symbols_to_bytes(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                symbols = None
+            if symbols is not None:
+                new = symbols
+            else:
+                problems.append(
+                    Problem(
+                        "text_mismatch",
+                        f"token {index}: {data!r} is not byte-level BPE symbols "
+                        "(token_format='bpe_symbols'); its bytes are kept as given",
+                        token=index,
+                        byte_start=start,
+                        byte_end=start + len(data),
+                        bytes=data,
+                    )
+                )
+        elif token_format == "byte_fallback":
+            new = byte_pieces_to_bytes(data, spaces=True)
+        source: BytesSource = "bytes"
+        if new != data:
+            source = "bpe_symbols" if token_format == "bpe_symbols" else "byte_fallback"
+            problems += changed_problems([data], [new], (source,), index, first_byte=start)
+        out.append(new)
+        sources.append(source)
+        start += len(new)
+    return out, sources, problems
+
+
+def doubtful(data: bytes, token: str | None, source: BytesSource) -> bool:
+    """Could a reading other than the bytes as given change this token, should a reported text
+    disagree with them? (A stream then holds it back until the text is known.)
+
+    True for lossy tokens (U+FFFD, empty), ``<0xNN>`` pieces and ``▁``, bytes taken from
+    escapes, and token strings whose escapes say other bytes. BPE symbols are judged over the
+    whole stream (see :class:`tokbytes.StreamDecoder`).
+
+    >>> doubtful(b"ok", "ok", "bytes"), doubtful(b"", "", "bytes"), doubtful(b"<0xE8>", None, "bytes")
+    (False, True, True)
+    """
+    if not data or _FFFD in data or _SPACE_PIECE in data or _BYTE_PIECE.fullmatch(data):
+        return True
+    if source == "escaped":
+        return True  # the token string may be literal text (a real "\xe9")
+    return token is not None and has_escapes(token) and token_text_to_bytes(token) != data
+
+
+_WHAT: Final[dict[str, tuple[str, str]]] = {
+    "bpe_symbols": ("byte-level BPE symbols", "bpe_symbols"),
+    "byte_fallback": ("SentencePiece <0xNN> byte pieces", "byte_fallback"),
+}
+
+
+def suspected_problem(
+    parts: list[bytes], sources: Sequence[BytesSource], *, first_index: int = 0
+) -> Problem | None:
+    """A ``"format_suspected"`` problem when valid UTF-8 looks like BPE symbols or byte pieces
+    (see :func:`recover_without_text`): the bytes stay as given, the problem says how to opt in.
+
+    >>> print(suspected_problem([b"\\xc4\\xa0gantija", b"."], ["bytes"] * 2).message)
+    token 0 looks like byte-level BPE symbols ('Ġgantija' would read ' gantija'); the bytes are kept as given, since valid UTF-8 is the truth without a reported text. If the provider leaks byte-level BPE symbols, pass token_format='bpe_symbols' or the reported text= to decode them
+    """
+    found = recover_without_text(parts, sources, first_index=first_index)
+    if found is None:
+        return None
+    changed = [k for k, (a, b) in enumerate(zip(parts, found.parts)) if a != b]
+    if not changed:
+        return None
+    k = changed[0]
+    what, name = _WHAT.get(found.sources[k], ("another format", found.sources[k]))
+    first, last = first_index + changed[0], first_index + changed[-1]
+    where = f"token {first} looks" if first == last else f"tokens {first}-{last} look"
+    example = parts[k].decode("utf-8", "replace")
+    reading = found.parts[k].decode("utf-8", "replace")
+    return Problem(
+        "format_suspected",
+        f"{where} like {what} ({example!r} would read {reading!r}); the bytes are kept as "
+        "given, since valid UTF-8 is the truth without a reported text. If the provider leaks "
+        f"{what}, pass token_format={name!r} or the reported text= to decode them",
+        token=first,
+        bytes=parts[k],
+    )
+
+
+def _held_tail(alignment: Alignment, text: str) -> bool:
+    """The reported text is the tokens' text plus U+FFFD no token carries: llama.cpp cut the
+    answer inside a character and held its bytes back."""
+    tail = text[len(alignment.text) :]
+    return bool(tail) and text.startswith(alignment.text) and set(tail) == {"\ufffd"}
+
+
+def read_response(
+    parts: list[bytes],
+    logprobs: list[float],
+    sources: Sequence[BytesSource] | None,
+    problems: list[Problem],
+    tokens: Sequence[str | None],
+    *,
+    text: str | None,
+    errors: Errors = "strict",
+    token_format: TokenFormat = "auto",
+) -> Alignment:
+    """Align a whole response's token bytes by the rules of ``docs/recovery.md``.
+
+    This is :func:`tokbytes.decode` once the records are read, and what a stream does at
+    ``close()`` when it had to wait. The bytes as given (or as an explicit ``token_format``
+    says), and
+
+    * without a reported ``text``: valid UTF-8 stays as it is; where it looks like BPE symbols
+      or byte pieces, a ``"format_suspected"`` problem says how to opt in;
+    * with a text the bytes do not spell: recovery (BPE symbols, pieces, escapes, realignment of
+      lossy tokens; with an explicit ``token_format`` only the realignment); a text that is the
+      tokens' text plus U+FFFD is a reply cut inside a character (``"truncated"``).
+
+    >>> al = read_response([b"\\xc4\\xa0ok"], [-0.5], None, [], [None], text=" ok")
+    >>> al.text, [p.kind for p in al.problems]
+    (' ok', ['bytes_recovered'])
+    """
+    problems = list(problems)
+    given: list[BytesSource] = list(sources) if sources else ["bytes"] * len(parts)
+    if token_format in ("bpe_symbols", "byte_fallback"):
+        parts, read, read_problems = read_as(parts, token_format)
+        given = [r if r != "bytes" else g for r, g in zip(read, given)]
+        problems += read_problems
+    failure: DecodeError | None = None
+    alignment: Alignment | None = None
+    as_given = tuple(given) if any(s != "bytes" for s in given) else None
+    try:
+        alignment = align_parts(parts, logprobs, errors=errors, sources=as_given, problems=problems)
+    except DecodeError as exc:
+        if text is None:
+            raise
+        failure = exc
+    if alignment is not None:
+        if text is None:
+            if token_format == "auto" and suspicious(alignment.text, alignment.buffer):
+                found = suspected_problem(parts, given)
+                if found is not None:
+                    alignment.problems = (*alignment.problems, found)
+            return alignment
+        if alignment.text == text or _only_truncated(alignment, text):
+            return alignment
+        if _held_tail(alignment, text):
+            return _cut_inside(alignment, errors)
+    try:
+        recovered = recover(
+            parts, given, tokens, text=text or "", errors=errors, only_given=token_format != "auto"
+        )
+    except DecodeError:
+        if failure is not None:
+            raise failure from None  # the bytes themselves are invalid: say that
+        raise
+    return align_parts(
+        recovered.parts,
+        logprobs,
+        errors=errors,
+        sources=recovered.sources,
+        problems=[*problems, *recovered.problems],
+        unknown_edges=recovered.unknown_edges,
+        unknown_spans=recovered.unknown_spans,
+    )
+
+
+def _only_truncated(alignment: Alignment, text: str) -> bool:
+    """The reported text leaves out the partial character a cut-off answer ends with."""
+    problems = alignment.problems
+    return (
+        any(p.kind == "truncated" for p in problems[-2:])
+        and alignment.text.endswith("\ufffd")
+        and alignment.text[:-1] == text
+    )
+
+
+def _cut_inside(alignment: Alignment, errors: Errors) -> Alignment:
+    """The tokens' text, and a ``"truncated"`` problem (strict: the truncated DecodeError)."""
+    size = len(alignment.buffer)
+    last = max(len(alignment) - 1, 0)
+    message = (
+        f"token {last}: the reported text ends with U+FFFD for bytes no token carries, at byte "
+        f"{size}: the answer was cut inside a character (llama.cpp holds the bytes of an "
+        "unfinished character back)"
+    )
+    if errors == "strict":
+        raise DecodeError(
+            message + ". Use errors='replace' to keep the tokens' text and a problem.",
+            token=last,
+            byte_offset=size,
+            truncated=True,
+        )
+    problem = Problem(
+        "truncated",
+        message + "; the text is the tokens' own",
+        token=last,
+        byte_start=size,
+        byte_end=size,
+    )
+    alignment.problems = (*alignment.problems, problem)
+    return alignment

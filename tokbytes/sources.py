@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .errors import InputError
+from .records import Problem
 
 __all__ = ["Extracted", "extract", "is_token_record"]
 
@@ -78,8 +79,8 @@ _LLAMACPP_BYTE_PREFIX: Final = "byte: \\x"
 class Extracted:
     """What :func:`extract` found in a container.
 
-    >>> extract([{"token": "Hi", "logprob": -0.1, "bytes": [72, 105]}])
-    Extracted(records=[{'token': 'Hi', 'logprob': -0.1, 'bytes': [72, 105]}], text=None, shape='records')
+    >>> extract([{"token": "Hi", "logprob": -0.1, "bytes": [72, 105]}])  # doctest: +ELLIPSIS
+    Extracted(records=[{'token': 'Hi', 'logprob': -0.1, 'bytes': [72, 105]}], text=None, shape='records', channel='content', ...)
     """
 
     records: list[Any]
@@ -93,6 +94,16 @@ class Extracted:
     shape: str
     """Short name of the recognised shape, e.g. ``"openai.chat_completion"`` (see the module
     docstring for the full list)."""
+    channel: str = "content"
+    """Which output the records and text belong to: ``"content"``, ``"refusal"`` (chat
+    ``logprobs.refusal``) or ``"reasoning"``."""
+    finish_reason: str | None = None
+    """Why generation stopped, when the container says: ``"stop"``, ``"length"`` (cut by
+    ``max_tokens``), ``"content_filter"``, … (llama.cpp's ``stop_type`` and Ollama's
+    ``done_reason`` are mapped to these names)."""
+    problems: tuple[Problem, ...] = ()
+    """What the container itself shows is lost (llama.cpp ``merged_tokens``: entries that hold
+    several generated tokens but the logprob of their last one only)."""
 
 
 def is_token_record(x: Any) -> bool:
@@ -109,13 +120,17 @@ def is_token_record(x: Any) -> bool:
 
 
 def extract(
-    obj: Any, *, choice: int = 0, channel: str = "content", allow_empty: bool = False
+    obj: Any, *, choice: int = 0, channel: str = "auto", allow_empty: bool = False
 ) -> Extracted:
     """Find the token records (and the reported text) in a provider payload or LangChain object.
 
     ``choice`` picks a choice of a response made with ``n > 1`` (for a stream chunk: the choice
-    whose ``index`` it is; chunks of other choices give no records). ``channel`` is ``"content"``,
-    ``"refusal"`` (the tokens of ``message.refusal``) or ``"auto"`` (whichever one is present).
+    whose ``index`` it is; chunks of other choices give no records). ``channel`` is ``"auto"``
+    (the default: the content's tokens when it has some, else the refusal's; the result's
+    ``channel`` says which), ``"content"`` or ``"refusal"`` (the tokens of ``message.refusal``);
+    an explicit channel without tokens while the other has some raises
+    :class:`~tokbytes.InputError` naming the other. An API error body (``{"error": {"message":
+    ...}}``) raises :class:`~tokbytes.InputError` quoting the provider's message.
     A whole response without logprobs raises :class:`~tokbytes.InputError` saying how to request
     them, unless ``allow_empty`` is true (streaming) or it has no text either; then ``records`` is
     empty. Stream chunks that never carry tokens (role, finish, usage) always give ``[]``.
@@ -155,6 +170,7 @@ def _extract(obj: Any, opts: _Options) -> Extracted:
         return _from_list(obj, opts, "")
     if obj is None or isinstance(obj, (str, bytes, bytearray, int, float)):
         raise _unknown(obj)
+    _raise_api_error(obj)
     if isinstance(obj, Mapping) and "raw" in obj and ("parsed" in obj or "parsing_error" in obj):
         return _extract(obj["raw"], opts)  # with_structured_output(include_raw=True)
     if _has(obj, "generations"):
@@ -167,13 +183,8 @@ def _extract(obj: Any, opts: _Options) -> Extracted:
         return _from_choices(obj, opts)
     if _has(obj, "candidates"):
         return _from_gemini(obj, opts)
-    if _has(obj, "completion_probabilities"):
-        _single(opts, "a llama.cpp response")
-        text = _get(obj, "content")
-        rows = _get(obj, "completion_probabilities")
-        if rows is None:
-            return _nothing(text, opts, "llamacpp.completion", "n_probs > 0")
-        return _from_llamacpp(rows, "completion_probabilities", _str_or_none(text))
+    if _has(obj, "completion_probabilities") or _is_llamacpp_event(obj):
+        return _from_llamacpp_response(obj, opts)
     if _has(obj, "details") or (_has(obj, "generated_text") and _has(obj, "token")):
         return _from_tgi(obj, opts)
     kind = _get(obj, "type")
@@ -186,6 +197,12 @@ def _extract(obj: Any, opts: _Options) -> Extracted:
         return _from_response(obj, opts, "output", "responses.response")
     if _has(obj, "tokens") and _has(obj, "token_logprobs"):
         return Extracted(_from_legacy(obj, ""), None, "legacy.logprobs")
+    if (
+        _has(obj, "text")
+        and isinstance(_get(obj, "logprobs"), list)
+        and not (_has(obj, "done") or _has(obj, "response") or _has(obj, "message"))
+    ):  # {"text", "logprobs"}: an output_text part without its "type" (vLLM Responses excerpt)
+        return _from_output_text(obj, opts, "", "responses.output_text")
     if isinstance(_get(obj, "logprobs"), list) or (
         _has(obj, "done") and (_has(obj, "response") or _has(obj, "message"))
     ):
@@ -241,11 +258,12 @@ _STREAM_SHAPES = frozenset(
         "responses.delta",
         "langchain.message",
         "llamacpp.completion",
+        "legacy.completion",
         "ollama",
         "tgi.stream",
     }
 )
-# Responses events that repeat the tokens the deltas already carried.
+# Responses events that repeat the whole text (and its tokens) the deltas already carried.
 _STREAM_REPEATS = frozenset(
     {
         "responses.done",
@@ -263,32 +281,247 @@ def _is_stream_event(x: Any) -> bool:
         return False
     choices = _get(x, "choices")
     return (
-        _get(x, "object") == "chat.completion.chunk"
+        _get(x, "object") in ("chat.completion.chunk", "text_completion")
         or (isinstance(choices, Sequence) and bool(choices) and _has(choices[0], "delta"))
         or (isinstance(_get(x, "type"), str) and str(_get(x, "type")).startswith("response."))
         or (_has(x, "response_metadata") and type(x).__name__.endswith("Chunk"))
+        or _has(x, "completion_probabilities")
+        or _is_llamacpp_event(x)
+        or (_has(x, "done") and (_has(x, "response") or _has(x, "message")))
     )
+
+
+def _is_llamacpp_event(x: Any) -> bool:
+    """A llama.cpp native ``/completion`` reply or stream event (with or without probabilities)."""
+    return _has(x, "tokens_predicted") and _has(x, "content")
+
+
+class StreamAssembler:
+    """The pieces of one stream, read in order: the rules a stream list (``decode(chunks)``) and
+    :class:`~tokbytes.StreamDecoder` share, so both see the same tokens, text and problems.
+
+    * Responses streams: ``response.output_text.delta`` events carry the tokens; ``*.done`` and
+      ``response.completed`` repeat the whole text, so they count only when nothing before them
+      carried tokens (then the first of them stands for the stream).
+    * ``channel="auto"`` locks onto the channel of the first piece with tokens.
+    * llama.cpp: a jump of ``tokens_predicted`` larger than a native event's entries, or a final
+      count (``timings.predicted_n``, ``usage.completion_tokens``) larger than the entries, is a
+      ``merged_tokens`` problem (see :func:`merged_problems`).
+
+    >>> stream = StreamAssembler(choice=0, channel="auto")
+    >>> delta = {"type": "response.output_text.delta", "delta": "Hi",
+    ...          "logprobs": [{"token": "Hi", "logprob": -0.5}]}
+    >>> done = {"type": "response.output_text.done", "text": "Hi",
+    ...         "logprobs": [{"token": "Hi", "logprob": -0.5, "bytes": [72, 105]}]}
+    >>> [len(stream.add(event)) for event in (delta, done)], stream.text
+    ([1, 0], 'Hi')
+    """
+
+    __slots__ = (
+        "_generated",
+        "_texts",
+        "channel",
+        "choice",
+        "count",
+        "finish_reason",
+        "problems",
+        "shapes",
+    )
+
+    def __init__(self, *, choice: int = 0, channel: str = "auto") -> None:
+        self.choice = choice
+        #: The channel asked for; after the first piece with tokens, the one they came from.
+        self.channel = channel
+        #: Token records taken so far.
+        self.count = 0
+        self.finish_reason: str | None = None
+        #: ``merged_tokens`` / ``truncated`` problems the stream's own counts show.
+        self.problems: list[Problem] = []
+        self.shapes: set[str] = set()
+        self._texts: dict[str, list[str]] = {}
+        self._generated = 0  # llama.cpp native: the last tokens_predicted seen
+
+    @property
+    def text(self) -> str | None:
+        """The text the pieces reported (their deltas), on the stream's channel; None if none."""
+        pieces = self._texts.get("content" if self.channel == "auto" else self.channel)
+        if pieces is None:
+            return None
+        text = "".join(pieces)
+        # Chunks that carry tokens but only empty texts (LangChain's content="" chunks) report
+        # no text at all.
+        return None if not text and self.count else text
+
+    def add(self, item: Any, position: int | None = None) -> list[Any]:
+        """The token records ``item`` adds to the stream (``[]`` for a piece without new ones)."""
+        found = _extract(item, _Options(self.choice, self.channel, True))
+        if found.shape not in _STREAM_SHAPES | _STREAM_REPEATS:
+            where = f"input[{position}]: " if position is not None else ""
+            raise InputError(
+                f"{where}a stream holds chunks or events, got {found.shape} ({_describe(item)})"
+            )
+        if found.finish_reason is not None:
+            self.finish_reason = found.finish_reason
+        records = found.records
+        if found.shape in _STREAM_REPEATS:
+            if self.count or not records:
+                return []  # the whole text again: the deltas already carried it
+            self._texts[found.channel] = []  # this one piece stands for the stream
+        if records and self.channel == "auto":
+            self.channel = found.channel
+        if found.text is not None:
+            self._texts.setdefault(found.channel, []).append(found.text)
+        if found.shape == "llamacpp.completion":
+            self._native_counts(item, records)
+        if _has(item, "timings"):
+            self._final_count(item, records)
+        self.count += len(records)
+        self.shapes.add(found.shape)
+        return records
+
+    def _native_counts(self, item: Any, records: list[Any]) -> None:
+        predicted = _get(item, "tokens_predicted")
+        if type(predicted) is not int:
+            return
+        jump, self._generated = predicted - self._generated, predicted
+        if records and jump > len(records):
+            self.problems.extend(
+                merged_problems(records, jump, first_index=self.count, exact_last=True)
+            )
+        elif not records and jump > 0 and _get(item, "stop") is True:
+            self.problems.append(_held_tail(self.count, jump))
+
+    def _final_count(self, item: Any, records: list[Any]) -> None:
+        """llama.cpp chat and completions streams: the count in the last chunk."""
+        generated = _get(_get(item, "timings"), "predicted_n")
+        if type(generated) is not int:
+            return
+        entries = self.count + len(records)
+        if _get(item, "object") == "chat.completion.chunk" and self.finish_reason == "stop":
+            generated -= 1  # chat streams drop the end-of-generation entry
+        if entries == 0 and generated > 0 and self.finish_reason == "length":
+            self.problems.append(_held_tail(0, generated))
+        elif generated > entries:
+            self.problems.extend(merged_problems(self._all_bytes_unknown(entries), generated))
+
+    @staticmethod
+    def _all_bytes_unknown(entries: int) -> list[Any]:
+        return [None] * entries
+
+    def extracted(self, records: list[Any]) -> Extracted:
+        """The whole stream as one :class:`Extracted`."""
+        channel = "content" if self.channel == "auto" else self.channel
+        shapes = sorted(self.shapes) or ["openai.chunk"]
+        return Extracted(
+            records,
+            self.text,
+            "stream:" + "+".join(shapes),
+            channel,
+            self.finish_reason,
+            tuple(self.problems),
+        )
 
 
 def _from_stream(seq: Sequence[Any], opts: _Options) -> Extracted:
     """A whole stream saved as a list (``list(client.chat.completions.create(stream=True))``)."""
-    pieces = []
+    stream = StreamAssembler(choice=opts.choice, channel=opts.channel)
+    records: list[Any] = []
     for position, item in enumerate(seq):
-        found = _extract(item, _Options(opts.choice, opts.channel, True))
-        if found.shape not in _STREAM_SHAPES | _STREAM_REPEATS:
-            raise InputError(
-                f"input[{position}]: a stream list holds chunks or events, got {found.shape} "
-                f"({_describe(item)})"
-            )
-        pieces.append(found)
-    if any(p.shape == "responses.delta" for p in pieces):
-        pieces = [p for p in pieces if p.shape not in _STREAM_REPEATS]
-    records = [r for p in pieces for r in p.records]
-    texts = [p.text for p in pieces if p.text is not None]
-    shapes = sorted({p.shape for p in pieces if p.records} or {pieces[0].shape})
-    if not records and not opts.allow_empty and not texts:
+        records.extend(stream.add(item, position))
+    found = stream.extracted(records)
+    if not records and not opts.allow_empty and found.text is None and not found.problems:
         raise InputError("this stream carries no logprobs: request logprobs=True")
-    return Extracted(records, "".join(texts) if texts else None, "stream:" + "+".join(shapes))
+    return found
+
+
+# -- llama.cpp's lost logprobs ------------------------------------------------------------------
+
+_LLAMACPP_STOP: Final = {"limit": "length", "eos": "stop", "word": "stop"}
+
+
+def merged_problems(
+    records: Sequence[Any],
+    generated: int,
+    *,
+    first_index: int = 0,
+    exact_last: bool = False,
+    ids: Sequence[Any] | None = None,
+) -> list[Problem]:
+    """``merged_tokens`` problems: ``records`` (llama.cpp entries) stand for ``generated`` tokens.
+
+    llama.cpp gives no entry to a token that leaves the text inside a character; the entry of
+    the token completing the character holds all the bytes but only its own logprob. With
+    ``exact_last`` (one native stream event) the last record is the merged entry; with ``ids``
+    (the reply's ``tokens``: every generated token id) each entry's share is found by matching
+    its ``id`` in order; otherwise only the count is known, and the candidates (entries holding
+    a multi-byte character) are named.
+
+    >>> [p.message for p in merged_problems([{"id": 5, "logprob": -0.1}], 3, exact_last=True)]
+    ['token 0: this llama.cpp entry stands for 3 generated tokens; its logprob -0.1 is that of the last one only (the 2 before it left the text inside a character and got no entry): the character is less certain than this score says']
+    """
+
+    def one(index: int, size: int, logprob: Any) -> Problem:
+        return Problem(
+            "merged_tokens",
+            f"token {index}: this llama.cpp entry stands for {size} generated tokens; its "
+            f"logprob {logprob!r} is that of the last one only (the {size - 1} before it left "
+            "the text inside a character and got no entry): the character is less certain "
+            "than this score says",
+            token=index,
+        )
+
+    if exact_last and records:
+        last = len(records) - 1
+        size = generated - last
+        return [one(first_index + last, size, _get(records[last], "logprob"))]
+    if ids:
+        found: list[Problem] = []
+        position = 0
+        ids = list(ids)
+        for k, record in enumerate(records):
+            entry_id = _get(record, "id")
+            try:
+                at = ids.index(entry_id, position)
+            except ValueError:
+                break
+            if at > position:
+                found.append(one(first_index + k, at - position + 1, _get(record, "logprob")))
+            position = at + 1
+        else:  # every entry found: ids after the last one are a held-back tail, not merged
+            return found
+    missing = generated - len(records)
+    candidates = [
+        first_index + k
+        for k, record in enumerate(records)
+        if record is not None and any(b >= 0xC0 for b in _get(record, "bytes") or ())
+    ]
+    named = ", ".join(map(str, candidates[:12])) + (", …" if len(candidates) > 12 else "")
+    return [
+        Problem(
+            "merged_tokens",
+            f"the reply counts {generated} generated tokens but has {len(records)} entries: "
+            f"{missing} tokens have no logprob. llama.cpp merges a token that leaves the text "
+            "inside a character into the entry that completes it (whose logprob is its last "
+            "token's only), and a reply cut inside a character holds its last tokens back"
+            + (
+                f"; the merged entries are among those holding multi-byte characters: tokens "
+                f"{named}"
+                if candidates
+                else ""
+            ),
+            token=candidates[0] if candidates else None,
+        )
+    ]
+
+
+def _held_tail(index: int, count: int) -> Problem:
+    return Problem(
+        "truncated",
+        f"token {index}: the reply ends with {count} generated token(s) that have no entry: "
+        "llama.cpp held back the bytes of a character the answer was cut inside (by max_tokens) "
+        "and never sent them",
+        token=index,
+    )
 
 
 # -- OpenAI chat and legacy completions --------------------------------------------------------
@@ -312,12 +545,24 @@ def _from_choices(obj: Any, opts: _Options) -> Extracted:
             if _get(item, "index", position) == opts.choice:
                 return _from_choice(item, opts, f"choices[{position}].", "openai.chunk", chunk=True)
         return Extracted([], None, "openai.chunk")
+    if not choices and opts.allow_empty:  # e.g. the usage chunk of a completions stream
+        return Extracted(
+            [], None, "legacy.completion" if kind == "text_completion" else "openai.chunk"
+        )
     _check_choice(opts.choice, len(choices), "this response")
     item = choices[opts.choice]
     shape = _choice_shape(item, kind)
     if shape == "openai.choice":
         shape = "openai.chat_completion"
-    return _from_choice(item, opts, f"choices[{opts.choice}].", shape, chunk=False)
+    found = _from_choice(item, opts, f"choices[{opts.choice}].", shape, chunk=False)
+    generated = _get(_get(obj, "timings"), "predicted_n")
+    held = found.finish_reason == "length" and (found.text or "").endswith("\ufffd")
+    if type(generated) is int and generated > len(found.records) and not held:
+        # llama.cpp: entries that hold several tokens (a whole reply; streams are counted by
+        # StreamAssembler). A reply cut inside a character also holds tokens back, so the
+        # count says nothing there: the text's trailing U+FFFD is reported instead.
+        found = _replace(found, problems=tuple(merged_problems(found.records, generated)))
+    return found
 
 
 def _choice_shape(item: Any, kind: Any) -> str:
@@ -331,21 +576,50 @@ def _choice_shape(item: Any, kind: Any) -> str:
 def _from_choice(item: Any, opts: _Options, path: str, shape: str, *, chunk: bool) -> Extracted:
     carrier = _get(item, "delta" if chunk else "message")
     logprobs = _get(item, "logprobs")
+    finish = _str_or_none(_get(item, "finish_reason"))
     if carrier is None:  # legacy completion: text and logprobs side by side
         text = _str_or_none(_get(item, "text"))
         if logprobs is None:
-            return _nothing(text, opts, shape, "logprobs=N (0-5)", f"{path}logprobs is null")
-        return Extracted(_from_legacy(logprobs, f"{path}logprobs."), text, shape)
+            if _held_back_only(text, finish):
+                return Extracted([], text, shape, "content", finish)
+            found = _nothing(text, opts, shape, "logprobs=N (0-5)", f"{path}logprobs is null")
+            return _replace(found, finish_reason=finish)
+        if not _has(logprobs, "tokens") and isinstance(_get(logprobs, "content"), list):
+            # llama.cpp's /v1/completions: chat-shaped entries inside a text_completion
+            entries = _records_list(_get(logprobs, "content"), f"{path}logprobs.content")
+            return Extracted(entries or [], text, shape, "content", finish)
+        return Extracted(_from_legacy(logprobs, f"{path}logprobs."), text, shape, "content", finish)
     records, used_path, used = _pick_channel(logprobs, opts.channel, f"{path}logprobs.")
     if used == "auto":  # no logprobs at all: report the text of the non-empty channel
         content = _get(carrier, "content")
         used = "refusal" if not content and _get(carrier, "refusal") else "content"
     text = _str_or_none(_get(carrier, used))
     if records is None:
-        if chunk and not text:
-            return Extracted([], text, shape)  # role, finish and usage chunks carry no tokens
-        return _nothing(text, opts, shape, "logprobs=True", f"{used_path} is null")
-    return Extracted(records, text, shape)
+        if (chunk and not text) or _held_back_only(text, finish):
+            # role, finish and usage chunks carry no tokens; a llama.cpp reply cut inside its
+            # first character has no entry at all
+            return Extracted([], text, shape, used, finish)
+        found = _nothing(text, opts, shape, "logprobs=True", f"{used_path} is null")
+        return _replace(found, channel=used, finish_reason=finish)
+    return Extracted(records, text, shape, used, finish)
+
+
+def _held_back_only(text: str | None, finish: str | None) -> bool:
+    """llama.cpp cut a reply inside its first character: the text is U+FFFD, no entry came."""
+    return finish == "length" and bool(text) and set(text or "") == {"\ufffd"}
+
+
+def _replace(found: Extracted, **changes: Any) -> Extracted:
+    fields: dict[str, Any] = {
+        "records": found.records,
+        "text": found.text,
+        "shape": found.shape,
+        "channel": found.channel,
+        "finish_reason": found.finish_reason,
+        "problems": found.problems,
+    }
+    fields.update(changes)
+    return Extracted(**fields)
 
 
 def _pick_channel(logprobs: Any, channel: str, path: str) -> tuple[list[Any] | None, str, str]:
@@ -357,6 +631,16 @@ def _pick_channel(logprobs: Any, channel: str, path: str) -> tuple[list[Any] | N
     if _has(logprobs, "tokens") and _has(logprobs, "token_logprobs"):
         # Together and Fireworks answer chat requests with legacy-shaped logprobs.
         return _from_legacy(logprobs, path), path.rstrip("."), "content"
+    if channel in ("content", "refusal"):
+        other = "refusal" if channel == "content" else "content"
+        theirs = _get(logprobs, other)
+        if not _get(logprobs, channel) and isinstance(theirs, (list, tuple)) and theirs:
+            raise InputError(
+                f"{path}{channel} has no tokens but {path}{other} has {len(theirs)}: pass "
+                f"channel={other!r} (or channel='auto', the default, which takes the channel "
+                "that has tokens)",
+                field="channel",
+            )
     if channel == "auto":
         content, refusal = _get(logprobs, "content"), _get(logprobs, "refusal")
         if content:
@@ -480,6 +764,40 @@ def _from_output_text(part: Any, opts: _Options, path: str, shape: str) -> Extra
 # -- llama.cpp, Ollama, Gemini, TGI ------------------------------------------------------------
 
 
+def _from_llamacpp_response(obj: Any, opts: _Options) -> Extracted:
+    """A native ``/completion`` reply, or one event of its stream."""
+    _single(opts, "a llama.cpp response")
+    text = _str_or_none(_get(obj, "content"))
+    rows = _get(obj, "completion_probabilities")
+    stopped = _get(obj, "stop") is True
+    finish = _LLAMACPP_STOP.get(_get(obj, "stop_type")) if stopped else None
+    if rows is None:
+        if stopped and _is_llamacpp_event(obj) and not text:  # a stream's last event
+            return Extracted([], text, "llamacpp.completion", "content", finish)
+        found = _nothing(text, opts, "llamacpp.completion", "n_probs > 0")
+        return _replace(found, finish_reason=finish)
+    found = _from_llamacpp(rows, "completion_probabilities", text)
+    found = _replace(found, finish_reason=finish)
+    predicted = _get(obj, "tokens_predicted")
+    if stopped and type(predicted) is int and predicted > len(rows):
+        ids = _get(obj, "tokens")
+        rows_with_ids = [
+            {
+                "id": _get(row, "id"),
+                "logprob": record["logprob"]
+                if isinstance(record, dict)
+                else _get(record, "logprob"),
+                "bytes": _get(row, "bytes"),
+            }
+            for row, record in zip(rows, found.records)
+        ]
+        problems = merged_problems(
+            rows_with_ids, predicted, ids=ids if isinstance(ids, list) and ids else None
+        )
+        found = _replace(found, problems=tuple(problems))
+    return found
+
+
 def _from_llamacpp(rows: Any, path: str, text: str | None) -> Extracted:
     if not isinstance(rows, (list, tuple)):
         raise InputError(f"{path} must be a list, got {_describe(rows)}", field=path)
@@ -563,9 +881,13 @@ def _from_ollama(obj: Any, opts: _Options) -> Extracted:
         text = _get(_get(obj, "message"), "content")
     text = _str_or_none(text)
     records = _records_list(_get(obj, "logprobs"), "logprobs")
+    finish = _str_or_none(_get(obj, "done_reason"))
     if records is None:
-        return _nothing(text, opts, "ollama", '"logprobs": true', "no logprobs")
-    return Extracted(records, text, "ollama")
+        return _replace(
+            _nothing(text, opts, "ollama", '"logprobs": true', "no logprobs"),
+            finish_reason=finish,
+        )
+    return Extracted(records, text, "ollama", "content", finish)
 
 
 def _from_gemini(obj: Any, opts: _Options) -> Extracted:
@@ -814,6 +1136,27 @@ def _describe(obj: Any) -> str:
     names = [n for n in fields if not n.startswith("_")]
     shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
     return f"a {type(obj).__name__} object" + (f" with attributes [{shown}]" if names else "")
+
+
+def _raise_api_error(obj: Any) -> None:
+    """An API error body (OpenAI, llama.cpp, vLLM: ``{"error": {"message": ...}}``; a Responses
+    ``error`` event) instead of a reply: raise quoting the provider's message."""
+    error = _get(obj, "error")
+    if _get(obj, "type") == "error" and _has(obj, "message"):
+        error = obj
+    elif error is None or _has(obj, "choices") or _has(obj, "output") or _has(obj, "candidates"):
+        return
+    if isinstance(error, str):
+        message, details = error, ""
+    else:
+        message = _get(error, "message")
+        if not isinstance(message, str):
+            return
+        extra = [f"{k}={_get(error, k)!r}" for k in ("code", "type") if _get(error, k) is not None]
+        details = f" ({', '.join(extra)})" if extra else ""
+    raise InputError(
+        f"the provider returned an error instead of a reply{details}: {message!r}", field="error"
+    )
 
 
 def _unknown(obj: Any) -> InputError:

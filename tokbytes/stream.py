@@ -37,31 +37,29 @@ Memory is the window plus the emitted text: tokens behind the frontier are dropp
 
 from __future__ import annotations
 
-import codecs
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from itertools import accumulate, chain, compress, repeat
 from operator import add, ne, sub
-from typing import Any, Literal
+from typing import Any
 
 import regex
 
 from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, read_records
-from .errors import DecodeError, InputError
+from .errors import InputError
 from .records import BytesSource, Problem, Unit
+from .recovery import FFFD as _FFFD
 from .recovery import (
-    FFFD as _FFFD,
-)
-from .recovery import (
-    Evidence,
-    bpe_symbols_to_bytes,
-    byte_pieces_to_bytes,
-    changed_problems,
+    TOKEN_FORMATS,
+    TokenFormat,
+    doubtful,
     evidence,
-    plausible_leak_token,
-    recover,
+    read_as,
+    read_response,
+    suspected_problem,
 )
+from .sources import StreamAssembler
 from .units import _JOINING as _JOINING  # characters a grapheme break may depend on
 from .units import _WORD_BOUNDARY as _WORD_BOUNDARY  # the pattern batch words use
 from .units import (
@@ -70,15 +68,12 @@ from .units import (
     Level,
     build_units,
     grapheme_bounds,
+    units,
     word_denominators,
 )
 from .units import _split_scores as _split_scores  # split scores: the batch code itself
 
 __all__ = ["TOKEN_FORMATS", "StreamDecoder", "TokenFormat", "astream_units", "stream_units"]
-
-#: How a stream's token bytes are read (``StreamDecoder(token_format=...)``).
-TokenFormat = Literal["auto", "bytes", "bpe_symbols", "byte_fallback"]
-TOKEN_FORMATS: tuple[TokenFormat, ...] = ("auto", "bytes", "bpe_symbols", "byte_fallback")
 
 # UAX #29 WB4: characters word rules look through. A word boundary is final once two other
 # characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
@@ -86,6 +81,7 @@ _LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
 _REGIONAL = regex.compile(r"\p{WB=Regional_Indicator}")
 # Allowed second bytes of a UTF-8 sequence by lead byte (Unicode Table 3-7); others 80-BF.
 _SECOND_BYTE = {0xE0: (0xA0, 0xBF), 0xED: (0x80, 0x9F), 0xF0: (0x90, 0xBF), 0xF4: (0x80, 0x8F)}
+_SPACE_PIECE = "\u2581".encode()
 _AS_GIVEN: tuple[BytesSource] = ("bytes",)
 # Up to this many units per feed are built one by one (build_units has a fixed cost of ~12 us,
 # worth paying for the large batches a chunk of many tokens brings).
@@ -95,20 +91,29 @@ _FEW = 16
 class StreamDecoder:
     """Turn a stream of token records into finished units, exactly as :func:`tokbytes.decode`.
 
-    ``level`` is ``"char"``, ``"grapheme"`` or ``"word"``; ``errors`` and ``attribution`` mean
-    what they mean for :func:`tokbytes.decode`; ``choice`` and ``channel`` pick the records out of
-    stream chunks (see :func:`tokbytes.extract`). With ``keep_history=True`` every record fed is
-    kept in :attr:`records` (for a final :func:`tokbytes.decode`); otherwise memory is bounded by
-    what is pending. ``token_format`` says how token bytes are read: ``"auto"`` (decided on the
-    first evidence, as :func:`tokbytes.decode` decides for a whole response), ``"bytes"`` (as
-    given), ``"bpe_symbols"`` or ``"byte_fallback"`` (see ``docs/recovery.md``); a stream with
-    U+FFFD or empty tokens waits for the reported text at :meth:`close`.
+    ``level`` is ``"char"``, ``"grapheme"`` or ``"word"``; ``errors``, ``attribution``,
+    ``channel`` and ``token_format`` mean what they mean for :func:`tokbytes.decode`; ``choice``
+    and ``channel`` pick the records out of stream chunks (see :func:`tokbytes.extract`;
+    ``channel="auto"`` follows the first channel that carries tokens). With
+    ``keep_history=True`` every record fed is kept in :attr:`records`.
 
-    A unit is returned by the first :meth:`feed` after which nothing can change it: a character
-    with its last byte; a grapheme with the next character; a word once two characters that are
-    not Extend/Format/ZWJ follow it (``3`` ``.`` ``14`` and ``don`` ``'`` ``t`` need that
-    lookahead). With ``attribution="split"`` a word also waits until every token it touches is
-    fully segmented (its score divides by each token's in-word bytes).
+    Two parts, one after the other:
+
+    * a **byte reader** takes each token's bytes as :func:`tokbytes.decode` would read them in
+      the whole response. Bytes are *verified* when no reading but the bytes as given can
+      change them, whatever text the provider reports: then they go on at once. A token that
+      another reading could change (U+FFFD or empty fragments, ``<0xNN>`` pieces, ``▁``,
+      escapes that disagree with the bytes, and, with ``token_format="auto"``, non-ASCII
+      byte-level BPE symbols while every token so far could be BPE symbols) is held, with
+      everything after it, until the evidence is in: a token that cannot be a BPE symbol
+      releases a BPE hold; anything else waits for :meth:`close`, which reads the whole stream
+      as ``decode`` reads it (:func:`tokbytes.recovery.read_response`) and emits the rest.
+    * a **unit window** turns verified bytes into finished units. A unit is returned by the
+      first :meth:`feed` after which nothing can change it: a character with its last byte; a
+      grapheme with the next character; a word once two characters that are not
+      Extend/Format/ZWJ follow it (``3`` ``.`` ``14`` and ``don`` ``'`` ``t`` need that
+      lookahead). With ``attribution="split"`` a word also waits until every token it touches
+      is fully segmented (its score divides by each token's in-word bytes).
 
     >>> dec = StreamDecoder("word")
     >>> [w.text for w in dec.feed({"token": "Hi", "bytes": [72, 105], "logprob": -0.5})]
@@ -123,32 +128,37 @@ class StreamDecoder:
     """
 
     __slots__ = (
+        "_all_logprobs",
+        "_all_parts",
+        "_all_sources",
+        "_all_tokens",
         "_attribution",
+        "_bpe_hold",
+        "_bpe_possible",
         "_byte_base",
         "_carried",
         "_channel",
         "_char_base",
         "_char_cover",
         "_choice",
+        "_chunks",
         "_closed",
         "_context",
         "_done",
+        "_doubt",
         "_empty",
         "_errors",
-        "_format",
+        "_final",
         "_history",
-        "_holding",
         "_inferred",
         "_invalid",
         "_level",
         "_logprobs",
-        "_lossy",
-        "_next_offsets",
+        "_next_byte",
         "_parts",
         "_plain",
         "_recent",
         "_recovered",
-        "_reported",
         "_reported_bytes",
         "_reported_tokens",
         "_seen",
@@ -165,7 +175,7 @@ class StreamDecoder:
         attribution: Attribution = "cover",
         keep_history: bool = False,
         choice: int = 0,
-        channel: str = "content",
+        channel: str = "auto",
         token_format: TokenFormat = "auto",
     ) -> None:
         if level not in LEVELS:
@@ -201,7 +211,20 @@ class StreamDecoder:
 
     def reset(self) -> None:
         """Forget everything fed: start a new stream (keeps the options)."""
-        #: Window: bytes and logprobs of the tokens from the one holding the frontier byte on.
+        # -- the byte reader: every token as sent, for the whole-stream reading at close()
+        self._all_parts: list[bytes] = []
+        self._all_logprobs: list[float] = []
+        self._all_sources: list[BytesSource] = []
+        self._all_tokens: list[str | None] = []  # only where escapes may matter, else None
+        self._inferred: list[Problem] = []  # problems in batch order: bytes inferred, ...
+        self._recovered: list[Problem] = []  # ... bytes read as token_format says, ...
+        self._doubt = False  # a token another reading could change came: hold until close()
+        self._bpe_possible = self._token_format == "auto"  # every token so far: BPE symbols
+        self._bpe_hold = False  # ... and one of them non-ASCII: hold while that lasts
+        self._next_byte = 0  # global byte offset just past the last token read
+        self._chunks = StreamAssembler(choice=self._choice, channel=self._channel)
+        self._final: list[Problem] | None = None  # the whole-stream problems, once re-read
+        # -- the unit window: bytes and logprobs of the tokens from the frontier token on
         self._parts: list[bytes] = []
         self._logprobs: list[float] = []
         self._token_base = 0  # global index of _parts[0]
@@ -212,22 +235,11 @@ class StreamDecoder:
         self._carried = 0  # split words: in-word bytes of _parts[0] before the frontier
         self._text: list[str] = []  # finalized text, in pieces (joined on demand) ...
         self._recent: list[str] = []  # ... and the latest small pieces
-        self._inferred: list[Problem] = []  # problems in batch order: bytes inferred, ...
         self._invalid: list[Problem] = []  # ... invalid or truncated UTF-8, ...
         self._empty: list[Problem] = []  # ... tokens without bytes
         self._reported_bytes = 0  # invalid-UTF-8 problems are recorded up to this byte
         self._reported_tokens = 0  # empty-token problems are recorded up to this token
-        self._recovered: list[Problem] = []  # ... bytes recovered, text mismatches, ...
-        self._reported: list[str] = []  # the text stream chunks reported (their deltas)
-        #: How token bytes are read: "bytes" (as given), "bpe_symbols", "byte_fallback", or
-        #: None while "auto" has seen no evidence either way (see _ingest).
-        self._format: TokenFormat | None = (
-            None if self._token_format == "auto" else self._token_format
-        )
-        self._holding = False  # auto: tokens whose reading depends on the format are waiting
-        self._lossy = False  # a U+FFFD or empty token came: units wait for the text at close()
-        self._plain = self._format == "bytes"  # feed()'s fast path applies
-        self._next_offsets = (-1, 0)  # (index, byte offset) of the next token, see _ingest
+        self._plain = self._token_format == "bytes"  # feed()'s fast path applies
         self._seen = 0
         self._closed = False
         if self._history is not None:
@@ -239,9 +251,11 @@ class StreamDecoder:
         """Add token records and return the units they finish, in text order.
 
         ``x`` is one token record, a list of them, a stream chunk (an OpenAI
-        ``chat.completion.chunk`` dict or SDK ``ChatCompletionChunk``, a LangChain
-        ``AIMessageChunk``, any container :func:`tokbytes.extract` knows). A chunk without
-        logprobs (role, finish or usage chunk) adds nothing and returns ``[]``.
+        ``chat.completion.chunk`` dict or SDK ``ChatCompletionChunk``, a Responses stream event,
+        a llama.cpp or Ollama stream event, a LangChain ``AIMessageChunk``, any container
+        :func:`tokbytes.extract` knows) or a list of chunks. A chunk without logprobs (role,
+        finish or usage chunk) adds nothing and returns ``[]``; Responses ``*.done`` and
+        ``response.completed`` events repeat the deltas' tokens and add nothing either.
 
         Raises :class:`~tokbytes.DecodeError` (``errors="strict"``) as soon as the bytes cannot be
         UTF-8, with the message :func:`tokbytes.decode` gives; the decoder is then closed.
@@ -261,12 +275,25 @@ class StreamDecoder:
                     data = bytes(raw)
                 except (TypeError, ValueError):
                     data = b"\0"
-                if b"\0" not in data and b"\1" not in data:
+                token = x.get("token")
+                if (
+                    self._plain
+                    and data
+                    and b"\0" not in data
+                    and b"\1" not in data
+                    and data[0] != 60  # "<": maybe a <0xNN> piece
+                    and _FFFD not in data
+                    and _SPACE_PIECE not in data
+                    and not (type(token) is str and "\\" in token)  # maybe escapes
+                ):  # verified bytes: straight to the unit window
                     if self._history is not None:
                         self._history.append(x)
                     self._seen += 1
-                    if not (self._plain and data and _FFFD not in data and data[0] != 60):  # <
-                        return self._ingest([data], [logprob])
+                    self._all_parts.append(data)
+                    self._all_logprobs.append(logprob)
+                    self._all_sources.append("bytes")
+                    self._all_tokens.append(None)
+                    self._next_byte += len(data)
                     if self._char_cover:
                         units = self._next_chars(data, logprob)
                         if units is not None:
@@ -274,17 +301,16 @@ class StreamDecoder:
                     self._parts.append(data)
                     self._logprobs.append(logprob)
                     return self._advance(final=False)
-        records, text = self._records_of(x)
-        if text:
-            self._reported.append(text)
+        records = self._records_of(x)
         if not records:
             return []
-        parts, logprobs, _, problems = read_records(records, first_index=self._seen)
+        parts, logprobs, sources, problems = read_records(records, first_index=self._seen)
         if self._history is not None:
             self._history.extend(records)
-        self._seen += len(parts)
+        tokens = [_token_string(r) for r in records]
         self._inferred.extend(problems)
-        return self._ingest(parts, logprobs)
+        given: Sequence[BytesSource] = sources or _AS_GIVEN * len(parts)
+        return self._read(parts, logprobs, given, tokens)
 
     def close(self, text: str | None = None) -> list[Unit]:
         """Flush: the units still pending, with ``errors`` applied to a cut-off last character.
@@ -295,219 +321,129 @@ class StreamDecoder:
         twice returns ``[]``.
 
         ``text`` is the final text the provider reported (by default the deltas of the stream
-        chunks fed, when they carried any). A stream with lossy tokens (U+FFFD or empty
-        fragments, as vLLM and Ollama send) is realigned to it here, as :func:`tokbytes.decode`
-        does with ``text=``; any stream is checked against it: a difference raises
-        :class:`~tokbytes.DecodeError` (strict) or adds a ``"text_mismatch"`` problem.
+        chunks fed, when they carried any). A stream whose tokens were held (lossy fragments,
+        pieces, BPE symbols) is read here as a whole, as :func:`tokbytes.decode` reads a
+        response with that text; any stream is checked against it: a difference raises
+        :class:`~tokbytes.DecodeError` (strict) or adds the ``"text_mismatch"`` problem
+        ``decode`` adds.
         """
         if self._closed:
             return []
         self._closed = True
-        if text is None and self._reported:
-            text = "".join(self._reported)
-        elif text is not None and not isinstance(text, str):
+        if text is None:
+            text = self._chunks.text
+        elif not isinstance(text, str):
             raise InputError(
                 f"text must be a str (the provider's final text), got {type(text).__name__}",
                 field="text",
             )
-        waiting = self._lossy or self._holding
-        if self._format is None:  # "auto" never saw evidence of another format
-            self._format = "bytes"
-        if waiting and text is not None:  # decode()'s recovery of what has not been emitted
-            return self._realigned(text)
-        units = self._advance(final=True)
-        if text is not None:
-            self._check_text(text)
-        return units
+        if self._holding:
+            out = self._read_whole(text)
+        else:
+            out = self._advance(final=True)
+            streamed = self.text
+            if text is None:
+                if self._token_format == "auto" and ("<0x" in streamed or not streamed.isascii()):
+                    found = suspected_problem(self._all_parts, self._all_sources)
+                    if found is not None:
+                        self._final = [*self.problems, found]
+            elif streamed != text and not self._only_truncated(streamed, text):
+                # As decode() does with a text the tokens do not spell: the problem (or the
+                # error) it gives. Nothing emitted can change: no token was in doubt.
+                self._read_whole(text)
+        if self._chunks.problems:  # what the stream's own counts show (llama.cpp)
+            from .decoded import with_container_problems
 
-    # -- lossy and mislabeled bytes (see tokbytes.recovery) ------------------------------------
+            self._final = list(
+                with_container_problems(self.problems, self._chunks.problems, self._errors)
+            )
+        return out
 
-    def _ingest(self, parts: list[bytes], logprobs: list[float]) -> list[Unit]:
-        """Add tokens that need more than the fast path: format detection, lossy tokens.
+    # -- the byte reader -------------------------------------------------------------------------
 
-        The token format is read one token at a time. ``"auto"`` decides on the first evidence,
-        as :func:`tokbytes.decode` does for a whole response without a text: a whole-token
-        ``<0xNN>`` piece means SentencePiece byte fallback; a shifted byte-level BPE symbol
-        (``Ġ``, ``Ċ``, U+0100–U+0143) in a response made of BPE symbols alone means BPE symbols,
-        if the bytes read so far could begin a real text; any other character, or bytes that
-        are not UTF-8 on their own (partial characters from a provider that sends real bytes),
-        means the bytes as given (still open to byte fallback: SentencePiece writes whole characters
-        as they are). ASCII reads the same either way; tokens with Latin-1 symbols
-        (``æ``, ``é``) wait for the decision. A U+FFFD or empty token makes the rest wait for the
-        text at :meth:`close`.
+    @property
+    def _holding(self) -> bool:
+        """Tokens wait for the evidence: a doubtful token, or a possible BPE-symbol leak."""
+        return self._doubt or (self._bpe_hold and self._bpe_possible)
+
+    def _read(
+        self,
+        parts: list[bytes],
+        logprobs: list[float],
+        sources: Sequence[BytesSource],
+        tokens: Sequence[str | None],
+    ) -> list[Unit]:
+        """Read tokens as ``decode`` reads them in the whole response; pass the verified ones on.
+
+        See the class docstring: a token another reading could change makes the rest wait.
         """
-        # Global index and byte offset of the next token: kept between feeds, as a lossy stream
-        # keeps every token in the window (summing its lengths per feed would be quadratic).
-        index, start = self._next_offsets
-        if index != self._token_base + len(self._parts):
-            index, start = self._token_base + len(self._parts), self._window_end()
-        for data, logprob in zip(parts, logprobs):
-            if self._format is None:
-                self._decide(data)
-                if self._format == "bpe_symbols":  # the window was read again
-                    start = self._window_end()
-            elif (
-                self._format == "bytes"
-                and self._token_format == "auto"
-                and data[:1] == b"<"
-                and evidence(data) == "byte_fallback"
-            ):  # shows in any response: SentencePiece writes whole characters as they are
-                self._format = "byte_fallback"
-            if self._format == "bpe_symbols" or self._format == "byte_fallback":
-                data = self._reread(data, self._format, start=start, index=index)
-            if not data or _FFFD in data:
-                self._lossy = True  # its bytes are only known once the text is
+        auto = self._token_format == "auto"
+        explicit = self._token_format in ("bpe_symbols", "byte_fallback")
+        for data, logprob, source, token in zip(parts, logprobs, sources, tokens):
+            index = self._seen
+            self._seen += 1
+            self._all_parts.append(data)
+            self._all_logprobs.append(logprob)
+            self._all_sources.append(source)
+            if explicit:
+                read, read_sources, problems = read_as(
+                    [data], self._token_format, first_index=index, first_byte=self._next_byte
+                )
+                data = read[0]
+                self._recovered.extend(problems)
+                if read_sources[0] != "bytes":
+                    source = read_sources[0]
+            self._next_byte += len(data)
+            if auto:
+                if self._bpe_possible:
+                    found = evidence(data)
+                    if found == "bytes":  # no BPE symbol: the response cannot be a leak
+                        self._bpe_possible = False
+                    elif found in ("bpe_symbols", "undecided"):
+                        self._bpe_hold = True
+                doubt = doubtful(data, token, source)
+            else:
+                doubt = not data or _FFFD in data  # lossy: realigned to the text at close()
+            self._all_tokens.append(token if doubt else None)
+            self._doubt = self._doubt or doubt
             self._parts.append(data)
             self._logprobs.append(logprob)
-            index, start = index + 1, start + len(data)
-        self._next_offsets = (index, start)
-        self._plain = self._format == "bytes" and not self._lossy
-        if self._lossy or self._holding:
+        self._plain = not self._holding and (
+            self._token_format == "bytes" or not self._bpe_possible
+        )
+        if self._holding:
             return []
         return self._advance(final=False)
 
-    def _decide(self, data: bytes) -> None:
-        found = evidence(data)
-        if found == "bpe_symbols":
-            found = self._leak_verdict(data)
-        if found == "undecided":  # Latin-1 symbols (æ, é): their reading waits
-            self._holding = True
-            return
-        if found == "same":  # ASCII: the same under every reading
-            return
-        self._format = found
-        self._holding = False
-        if found == "bpe_symbols":
-            # The held tokens (and the ASCII before them, which reads the same) were symbols too.
-            start = self._byte_base
-            for k, part in enumerate(self._parts):
-                new = self._reread(part, "bpe_symbols", start=start, index=self._token_base + k)
-                self._parts[k] = new
-                start += len(new)
-
-    def _leak_verdict(self, data: bytes) -> Evidence:
-        """A token with a shifted BPE symbol: is the stream a leak (``"bpe_symbols"``)?
-
-        As ``decode()`` asks of a whole response: the held tokens and ``data`` read as bytes must
-        begin a real text (a Czech ``č`` is no leaked CR, a Latvian ``Ģ`` no lone continuation
-        byte), and show a space, a newline or a multi-byte character; a tab alone (``ĉ``) waits.
-        """
-        read = [bpe_symbols_to_bytes(p.decode("utf-8", "replace")) for p in (*self._parts, data)]
-        last = read[-1]
-        if last is None or any(r is None for r in read) or not plausible_leak_token(last):
-            return "bytes"
-        try:  # a valid beginning of UTF-8 (the last character may still be incomplete)
-            codecs.getincrementaldecoder("utf-8")().decode(b"".join(r or b"" for r in read))
-        except UnicodeDecodeError:
-            return "bytes"
-        if b" " in last or b"\n" in last or not last.isascii():
-            return "bpe_symbols"
-        return "undecided"
-
-    def _window_end(self) -> int:
-        """Global byte offset just past the last token fed."""
-        return self._byte_base + sum(map(len, self._parts))
-
-    def _reread(self, data: bytes, source: BytesSource, *, start: int, index: int) -> bytes:
-        """Token ``index``'s bytes (at global byte ``start``) read as ``source``, recording the
-        change as ``decode`` does."""
-        if source == "bpe_symbols":
-            try:
-                new = bpe_symbols_to_bytes(data.decode("utf-8"))
-            except UnicodeDecodeError:
-                new = None
-            if new is None:
-                self._recovered.append(
-                    Problem(
-                        "text_mismatch",
-                        f"token {index}: {data!r} is not byte-level BPE symbols although the "
-                        "stream's first tokens were; its bytes are kept as given",
-                        token=index,
-                        byte_start=start,
-                        byte_end=start + len(data),
-                        bytes=data,
-                    )
-                )
-                return data
-        else:
-            new = byte_pieces_to_bytes(data, spaces=self._token_format == "byte_fallback")
-        if new != data:
-            self._recovered += changed_problems([data], [new], (source,), index, first_byte=start)
-        return new
-
-    def _realigned(self, text: str) -> list[Unit]:
-        """close() of a stream whose last tokens waited (lossy, or an undecided format): read the
-        window as :func:`tokbytes.decode` reads a response against the part of ``text`` after the
-        frontier (bytes as given, BPE symbols, pieces, realignment; see ``recovery.py``)."""
-        emitted = self.text
-        if not text.startswith(emitted):
-            self._text_mismatch(emitted, text)  # raises in strict mode
-            return self._advance(final=True)
-        done, parts = self._done, self._parts
-        # The frontier token's bytes before the frontier stand in as NULs, in both the tokens
-        # and the text (as in _advance): token lengths stay exact and the NULs match.
-        window = [b"\0" * done + parts[0][done:], *parts[1:]] if done else list(parts)
-        count = len(window)
-        given: tuple[BytesSource, ...] = _AS_GIVEN * count
-        found = recover(
-            window,
-            given,
-            (None,) * count,
-            text="\0" * done + text[len(emitted) :],
+    def _read_whole(self, text: str | None) -> list[Unit]:
+        """close() of a stream that waited: read every token as :func:`tokbytes.decode` reads
+        the response (``read_response``), and emit the units after the frontier."""
+        al = read_response(
+            list(self._all_parts),
+            self._all_logprobs,
+            self._all_sources,
+            self._inferred,
+            self._all_tokens,
+            text=text,
             errors=self._errors,
-            first_index=self._token_base,
-            first_byte=self._byte_base,
+            token_format=self._token_format,
         )
-        self._recovered.extend(found.problems)
-        al = align_parts(
-            found.parts,
-            self._logprobs,
-            errors=self._errors,
-            token_base=self._token_base,
-            byte_base=self._byte_base,
-            char_base=self._char_base - done,
-            unknown_edges=found.unknown_edges,
-            unknown_spans=found.unknown_spans,
-        )
-        return self._emit(al, 0, True)
+        self._final = list(al.problems)
+        frontier = self._char_base
+        out = [u for u in units(al, self._level, self._attribution) if u.start >= frontier]
+        if len(al.text) > frontier:
+            self._keep_text(al.text[frontier:])
+            self._char_base = len(al.text)
+        self._parts.clear()
+        self._logprobs.clear()
+        return out
 
-    def _check_text(self, text: str) -> None:
-        """After the last units: the streamed text must be the reported one."""
-        streamed = self.text
-        if streamed == text or (
+    def _only_truncated(self, streamed: str, text: str) -> bool:
+        """The reported text leaves out the partial character a cut-off answer ends with."""
+        return (
             streamed.endswith("\ufffd")
             and streamed[:-1] == text
             and any(p.kind == "truncated" for p in self._invalid[-1:])
-        ):  # the reported text leaves out the partial character a cut-off answer ends with
-            return
-        self._text_mismatch(streamed, text)
-
-    def _text_mismatch(self, streamed: str, text: str) -> None:
-        """Raise (strict) or record that the streamed text is not the reported text."""
-        char = next(
-            (k for k, (a, b) in enumerate(zip(streamed, text)) if a != b),
-            min(len(streamed), len(text)),
-        )
-        byte = len(streamed[:char].encode("utf-8", "surrogatepass"))
-        message = (
-            f"the streamed text differs from the reported text at character {char} (byte "
-            f"{byte}): the tokens give {streamed[max(0, char - 8) : char + 16]!r}, the reported "
-            f"text has {text[max(0, char - 8) : char + 16]!r}"
-        )
-        if self._errors == "strict":
-            raise DecodeError(
-                message + ". Use errors='replace' to keep the tokens' text and a problem.",
-                byte_offset=byte,
-                bad_bytes=streamed[char : char + 16].encode("utf-8", "surrogatepass"),
-            )
-        self._recovered.append(
-            Problem(
-                "text_mismatch",
-                message,
-                byte_start=byte,
-                byte_end=len(streamed.encode("utf-8", "surrogatepass")),
-                bytes=streamed[char:].encode("utf-8", "surrogatepass"),
-            )
         )
 
     def _next_chars(self, data: bytes, logprob: float) -> list[Unit] | None:
@@ -595,29 +531,28 @@ class StreamDecoder:
             scores = chain((sum([*self._logprobs, logprob]),), repeat(logprob, n - 1))
         return _consecutive_units(text, char, byte_starts, byte_ends, tokens, scores)
 
-    def _records_of(self, x: Any) -> tuple[Sequence[Any], str | None]:
-        """The token records in ``x`` and the text its container reports (a chunk's delta)."""
+    def _records_of(self, x: Any) -> Sequence[Any]:
+        """The token records in ``x``: records as they are, chunks through the stream's
+        :class:`~tokbytes.sources.StreamAssembler` (which also keeps their text)."""
         if isinstance(x, Mapping):
             # a record, maybe malformed (read_records names what is wrong, as in decode())
             if "logprob" in x or "bytes" in x or isinstance(x.get("token"), str):
-                return (x,), None
+                return (x,)
         elif isinstance(x, (list, tuple)):
             # A list of records, possibly malformed (as decode() tells them: read_records then
-            # names the bad token and field), or a list extract() knows.
+            # names the bad token and field), or a list of chunks.
             if not x:
-                return (), None
+                return ()
             first = x[0]
             if isinstance(first, Mapping):
                 if "token" in first or "bytes" in first:
-                    return x, None
+                    return x
             elif hasattr(first, "logprob") and (hasattr(first, "token") or hasattr(first, "bytes")):
-                return x, None
+                return x
+            return [r for item in x for r in self._chunks.add(item)]
         elif hasattr(x, "logprob") and not hasattr(x, "choices"):
-            return (x,), None
-        from .sources import extract
-
-        found = extract(x, choice=self._choice, channel=self._channel, allow_empty=True)
-        return found.records, found.text
+            return (x,)
+        return self._chunks.add(x)
 
     # -- the window ----------------------------------------------------------------------------
 
@@ -877,6 +812,8 @@ class StreamDecoder:
     @property
     def problems(self) -> tuple[Problem, ...]:
         """What was dealt with instead of raising so far, in the order ``decode`` lists them."""
+        if self._final is not None:  # read as a whole at close()
+            return tuple(self._final)
         return (*self._inferred, *self._recovered, *self._invalid, *self._empty)
 
     @property
@@ -902,6 +839,11 @@ class StreamDecoder:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _token_string(record: Any) -> str | None:
+    token = record.get("token") if isinstance(record, Mapping) else getattr(record, "token", None)
+    return token if isinstance(token, str) else None
 
 
 def _units(
@@ -1193,7 +1135,7 @@ def stream_units(
     errors: Errors = "strict",
     attribution: Attribution = "cover",
     choice: int = 0,
-    channel: str = "content",
+    channel: str = "auto",
 ) -> Iterator[Unit]:
     """Yield units as a stream of chunks or records finishes them, then the last ones.
 
@@ -1221,7 +1163,7 @@ async def astream_units(
     errors: Errors = "strict",
     attribution: Attribution = "cover",
     choice: int = 0,
-    channel: str = "content",
+    channel: str = "auto",
 ) -> AsyncIterator[Unit]:
     """:func:`stream_units` for an async stream, e.g. LangChain's ``llm.astream(...)``.
 
