@@ -277,3 +277,96 @@ def test_units_sequence_indexing_matches_iteration() -> None:
     assert len(doc.chars) == len(chars) == 16
     with pytest.raises(IndexError):
         doc.chars[16]
+
+
+# -- issue 14: answers that were silently wrong --------------------------------------------------
+
+
+def _refusal_completion(content_tokens: list[str] | None) -> dict[str, object]:
+    refusal = ["I", " can't", " help"]
+    return {
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": None, "refusal": "I can't help"},
+                "logprobs": {
+                    "content": None
+                    if content_tokens is None
+                    else [
+                        {"token": t, "bytes": list(t.encode()), "logprob": -0.1}
+                        for t in content_tokens
+                    ],
+                    "refusal": [
+                        {"token": t, "bytes": list(t.encode()), "logprob": -0.2} for t in refusal
+                    ],
+                },
+            }
+        ],
+    }
+
+
+def test_a_refusal_decodes_on_the_auto_channel_and_says_so() -> None:
+    doc = tokbytes.decode(_refusal_completion(None))
+    assert (doc.text, doc.channel, len(doc.tokens)) == ("I can't help", "refusal", 3)
+    assert doc.finish_reason == "stop"
+    assert tokbytes.decode(_refusal_completion(["Hi"]), channel="refusal").channel == "refusal"
+    with pytest.raises(tokbytes.InputError, match=r"content has no tokens but .*refusal has 3"):
+        tokbytes.decode(_refusal_completion(None), channel="content")
+    with pytest.raises(tokbytes.InputError, match="pass channel='refusal'"):
+        tokbytes.decode(_refusal_completion([]), channel="content")
+
+
+def test_valid_utf8_is_never_rewritten_without_a_reported_text() -> None:
+    bare = [{"token": "Ġgantija", "logprob": -0.1}, {"token": ".", "logprob": -0.2}]
+    for tokens in (bare, records(["Ġgantija".encode(), b"."], [-0.1, -0.2])):
+        doc = tokbytes.decode(tokens)
+        assert doc.text == "Ġgantija."  # Ġ is a Maltese letter; its bytes are its UTF-8
+        (suspected,) = [p for p in doc.problems if p.kind == "format_suspected"]
+        assert "token_format='bpe_symbols'" in suspected.message and "text=" in suspected.message
+        assert tokbytes.decode(tokens, token_format="bpe_symbols").text == " gantija."
+        assert tokbytes.decode(tokens, text=" gantija.").text == " gantija."  # evidence
+    assert tokbytes.decode(records(["Ċirkewwa".encode()], [-0.1])).text == "Ċirkewwa"
+    assert (
+        tokbytes.decode(records(["Ċirkewwa".encode()], [-0.1]), token_format="bytes").problems == ()
+    )
+
+
+@given(payloads(allow_empty=True))
+def test_no_valid_utf8_input_is_changed_without_a_reported_text(payload: object) -> None:
+    text, parts, logprobs = payload  # type: ignore[misc]
+    joined = b"".join(parts)
+    doc = tokbytes.decode(records(parts, logprobs), errors="replace")
+    assert doc.bytes == joined
+    if joined.decode("utf-8", "replace") == text:
+        assert doc.text == text
+
+
+def test_logprob_of_the_whole_output_is_minus_infinity_below_the_smallest_float() -> None:
+    doc = tokbytes.decode(records([b"a", b"b"], [-1e308, -1e308]))
+    assert doc.logprob == -math.inf  # used to raise OverflowError
+    assert doc.span(0, 2).logprob == -math.inf
+
+
+def test_decode_reads_any_iterable_of_records() -> None:
+    tokens = records([b"\xec\x84", b"\x9c", b"!"], [-0.5, -0.25, -0.1])
+    expected = tokbytes.decode(tokens)
+    for iterable in (iter(tokens), (t for t in tokens), tuple(tokens), map(dict, tokens)):
+        doc = tokbytes.decode(iterable)
+        assert doc.text == expected.text and list(doc.chars) == list(expected.chars)
+
+
+def test_positions_outside_the_text_raise_one_error_that_is_both_kinds() -> None:
+    doc = tokbytes.decode(records([b"abc"], [-0.5]))
+    for bad in (
+        lambda: doc.char_to_token(99),
+        lambda: doc.token_to_chars(5),
+        lambda: doc.tokens[3],
+        lambda: doc.span(5, 3),
+        lambda: doc.span(0, 4),
+        lambda: doc.span(-1, 2),
+    ):
+        with pytest.raises(tokbytes.RangeError) as info:
+            bad()
+        assert isinstance(info.value, IndexError) and isinstance(info.value, tokbytes.InputError)

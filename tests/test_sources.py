@@ -779,3 +779,64 @@ def test_a_list_of_whole_completions_is_not_a_stream() -> None:
     }
     with pytest.raises(tokbytes.InputError, match="is not a list of token records"):
         extract([completion, completion])
+
+
+# -- issue 14: containers that were misread ------------------------------------------------------
+
+
+def test_a_text_and_logprobs_dict_is_an_output_text_part_not_ollama() -> None:
+    excerpt = _quirk("vllm-responses-api-chinese")
+    found = extract({"text": excerpt["text"], "logprobs": excerpt["logprobs"]})
+    assert found.shape == "responses.output_text"
+    assert found.text == excerpt["text"] and found.records == excerpt["logprobs"]
+    # The excerpt was cut after three entries: the text says more than the tokens, honestly.
+    doc = tokbytes.decode(excerpt, errors="replace")
+    assert doc.reported_text == excerpt["text"] and doc.text == "根据.annotation.cell"
+    assert [p.kind for p in doc.problems] == ["text_mismatch"]
+
+
+@pytest.mark.parametrize(
+    ("body", "quoted"),
+    [
+        (
+            {
+                "error": {
+                    "message": "The model `gpt-5` does not exist",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "model_not_found",
+                }
+            },
+            "The model `gpt-5` does not exist",
+        ),
+        (
+            {
+                "error": {
+                    "code": 400,
+                    "message": '"logprobs" is not supported',
+                    "type": "invalid_request_error",
+                }
+            },
+            '"logprobs" is not supported',
+        ),
+        (
+            {"type": "error", "code": "server_error", "message": "overloaded", "param": None},
+            "overloaded",
+        ),
+        ({"error": "Internal Server Error"}, "Internal Server Error"),
+    ],
+)
+def test_api_error_bodies_raise_quoting_the_provider(body: dict[str, Any], quoted: str) -> None:
+    for container in (body, [body]):
+        with pytest.raises(InputError, match="the provider returned an error") as info:
+            tokbytes.decode(container)
+        assert repr(quoted) in str(info.value)
+        assert info.value.field == "error"
+    stream = tokbytes.StreamDecoder()
+    with pytest.raises(InputError, match=re.escape(repr(quoted))):
+        stream.feed(body)
+
+
+def test_a_responses_object_with_a_null_error_is_read() -> None:
+    body = _responses_body()
+    assert tokbytes.decode({**body, "error": None}).text == tokbytes.decode(body).text

@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import json
 import math
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ from tests.texts import ATOMS, records, splits
 from tests.texts import logprobs as logprob_values
 from tests.texts import payloads as byte_payloads
 from tokbytes.records import Unit
-from tokbytes.recovery import bpe_symbols_to_bytes, evidence
+from tokbytes.recovery import BYTE_SYMBOLS
 from tokbytes.strategies import payloads, stream_chunkings
 from tokbytes.stream import StreamDecoder, astream_units, stream_units
 
@@ -194,51 +195,45 @@ def emission_feeds(
     return out + [(u, len(chunks)) for u in decoder.close()]
 
 
-def format_wait(chunks: list[list[Any]]) -> tuple[int, int]:
-    """``(first, last)``: the feeds from which ``token_format="auto"`` waits for evidence of the
-    format, to the one that brings it (``len(chunks)``: close); ``(0, 0)`` if it never waits.
+def format_wait(chunks: list[list[Any]]) -> list[tuple[int, int]]:
+    """The ``(first, last)`` feeds between which ``token_format="auto"`` holds tokens back
+    (``last == len(chunks)``: until close()), as a slow reference of the rule.
 
-    The slow reference of the rule: tokens read the same either way (ASCII) change nothing,
-    Latin-1 BPE symbols (``é``) wait, and so does a shifted symbol that reads as a tab alone;
-    anything else decides (a shifted symbol that cannot begin a real text decides "bytes").
+    A token another reading could change, should a reported text disagree (U+FFFD or no bytes,
+    a whole ``<0xNN>`` piece, ``▁``), holds everything from it until close(). While every token
+    so far is made of byte-level BPE symbols, one with a non-ASCII symbol holds everything from
+    it until a token that is not BPE symbols (a space, CJK, bytes that are not UTF-8).
     """
-    waiting = None
-    held: list[bytes] = []  # every token since the wait began: read the same, or held
+    symbols = set(BYTE_SYMBOLS)
+    possible, since = True, None
+    waits = []
     for i, chunk in enumerate(chunks):
         for record in chunk:
             data = bytes(record["bytes"])
-            found = evidence(data)
-            if found == "bpe_symbols" and waits_after_shifted_symbol([*held, data]):
-                found = "undecided"
-            if found == "undecided":
-                waiting = i if waiting is None else waiting
-            elif found != "same":
-                return (i, i) if waiting is None else (waiting, i)
-            if waiting is not None:
-                held.append(data)
-    return (0, 0) if waiting is None else (waiting, len(chunks))
+            lossy = not data or "\ufffd".encode() in data or "\u2581".encode() in data
+            if lossy or re.fullmatch(rb"<0x[0-9A-F]{2}>", data):
+                return [*waits, (i if since is None else since, len(chunks))]
+            if possible:
+                try:
+                    text: str | None = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = None
+                if text is None or any(c not in symbols for c in text):
+                    possible = False
+                    if since is not None:
+                        waits.append((since, i))
+                        since = None
+                elif not text.isascii() and since is None:
+                    since = i
+    return [*waits, (since, len(chunks))] if since is not None else waits
 
 
-def waits_after_shifted_symbol(tokens: list[bytes]) -> bool:
-    """The last token has a shifted BPE symbol, but read as bytes the tokens could begin a real
-    text with nothing but tabs to show for it: no space, newline or multi-byte character."""
-    read = [bpe_symbols_to_bytes(t.decode("utf-8", "replace")) for t in tokens]
-    if any(r is None for r in read):
-        return False
-    joined = b"".join(r for r in read if r is not None)
-    last = read[-1] or b""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(joined)
-    except UnicodeDecodeError:
-        return False
-    controls = [b for b in last if (b < 0x20 and b not in (9, 10, 13)) or b == 0x7F]
-    lone_cr = b"\r" in last.replace(b"\r\n", b"")
-    return not controls and not lone_cr and last.isascii() and not set(last) & {0x20, 0x0A}
-
-
-def released(feed: int, wait: tuple[int, int]) -> int:
-    """The feed a unit finished by ``feed`` is returned by, given the format wait."""
-    return wait[1] if wait[0] <= feed < wait[1] else feed
+def released(feed: int, waits: list[tuple[int, int]]) -> int:
+    """The feed a unit finished by ``feed`` is returned by, given the holds."""
+    for first, last in waits:
+        if first <= feed < last:
+            return last
+    return feed
 
 
 def feed_of_byte(chunks: list[list[Any]]) -> list[int]:
@@ -567,3 +562,135 @@ async def test_langchain_astream_from_the_loopback_server_through_astream_units(
                 )
             ]
             assert exact(units) == batch(tokens, level, attribution=attribution)[0]
+
+
+# -- issue 14: streams that gave another answer than batch ---------------------------------------
+
+
+def responses_events(pieces: list[bytes]) -> list[dict[str, Any]]:
+    """A Responses API stream: deltas without bytes, then the done and completed events that
+    repeat the whole text with its logprobs (as the API sends them)."""
+    deltas = [
+        {
+            "type": "response.output_text.delta",
+            "delta": p.decode("utf-8", "replace"),
+            "logprobs": [{"token": p.decode("utf-8", "backslashreplace"), "logprob": -0.5}],
+        }
+        for p in pieces
+    ]
+    whole = [
+        {"token": p.decode("utf-8", "backslashreplace"), "logprob": -0.5, "bytes": list(p)}
+        for p in pieces
+    ]
+    text = b"".join(pieces).decode("utf-8")
+    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": whole}
+    return [
+        *deltas,
+        {"type": "response.output_text.done", "text": text, "logprobs": whole},
+        {"type": "response.content_part.done", "part": part},
+        {
+            "type": "response.completed",
+            "response": {"output": [{"type": "message", "content": [part]}], "status": "completed"},
+        },
+    ]
+
+
+@pytest.mark.parametrize("pieces", [[b"Hi"], [b"Hello", b" world"], ["서울".encode()]])
+def test_responses_done_and_completed_events_are_not_counted_again(pieces: list[bytes]) -> None:
+    events = responses_events(pieces)
+    text = b"".join(pieces).decode()
+    for level in LEVELS:
+        expected = batch(events, level)
+        assert expected[2] == text
+        assert streamed(events, level) == expected
+        assert "".join(u.text for u in stream_units(events, level=level)) == text.replace(
+            " " if level == "word" else "\0", ""
+        )
+
+
+def test_the_recorded_responses_stream_comes_out_once() -> None:
+    path = require_shared(
+        "recordings/pydantic-ai/test_openai_instructions_with_responses_logprobs_streaming.yaml"
+    )
+    events = [
+        json.loads(line.strip()[len("data: ") :])
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("data: {")
+    ]
+    final = next(e for e in events if e["type"] == "response.output_text.done")["text"]
+    doc = tokbytes.decode(events)
+    assert doc.text == final
+    for level in LEVELS:
+        assert streamed(events, level) == batch(events, level)
+    assert "".join(u.text for u in stream_units(events)) == final
+
+
+def test_a_refusal_stream_decodes_on_the_auto_channel() -> None:
+    path = require_shared("recordings/openai-python/gpt4o_stream_refusal_logprobs.sse")
+    chunks = [
+        json.loads(line[len("data: ") :])
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("data: {")
+    ]
+    doc = tokbytes.decode(chunks)  # used to say "request logprobs=True"
+    assert doc.channel == "refusal" and doc.text.startswith("I'm very sorry")
+    for level in LEVELS:
+        assert streamed(chunks, level) == batch(chunks, level)
+    assert "".join(u.text for u in stream_units(chunks)) == doc.text  # used to be empty
+    with pytest.raises(tokbytes.InputError, match="pass channel='refusal'"):
+        list(stream_units(chunks, channel="content"))
+
+
+def bpe_chunk(token: str) -> dict[str, Any]:
+    record = {"token": token, "bytes": list(token.encode()), "logprob": -0.5, "top_logprobs": []}
+    return chat_chunk([record], {"content": token})
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [
+            {"token": "ÃĽ", "bytes": list("ÃĽ".encode()), "logprob": -0.5},
+            {"token": "\\xc3", "bytes": [0xC3], "logprob": -0.5},
+            {"token": "\\x87", "bytes": [0x87], "logprob": -0.5},
+        ],
+        [{"token": "Ċæ", "bytes": list("Ċæ".encode()), "logprob": -0.5}],
+        [bpe_chunk("Ġgantija"), bpe_chunk(" temples")],
+        [bpe_chunk("Ġgantija"), bpe_chunk(".")],
+    ],
+)
+def test_auto_format_streams_decide_as_batch_does(items: list[Any]) -> None:
+    for level in LEVELS:
+        for errors in ("strict", "replace"):
+            expected = outcome(batch, items, level, errors=errors)
+            assert outcome(streamed, items, level, errors=errors) == expected
+            assert outcome(streamed, [[i] for i in items], level, errors=errors) == expected
+
+
+def test_identical_texts_give_the_same_problems_streamed_and_batch() -> None:
+    chunks = [
+        chat_chunk(records([b"\xfd"], [-0.5]), {"content": "\ufffd"}),
+        chat_chunk(records([b""], [-0.5]), {"content": ""}),
+        chat_chunk(records([b"\x84\xbf"], [-0.5]), {"content": "\ufffd\ufffd"}),
+    ]
+    for level in LEVELS:
+        expected = batch(chunks, level, errors="replace")
+        assert "text_mismatch" not in [p.kind for p in expected[1]]
+        assert streamed(chunks, level, errors="replace") == expected
+
+
+@settings(max_examples=scaled(40), deadline=None)
+@given(st.data())
+def test_any_payload_token_format_and_chunking_streams_as_decode(data: st.DataObject) -> None:
+    shape = data.draw(st.sampled_from(["records", "chunks"]))
+    payload = data.draw(payloads(shape=shape, top_logprobs=0, max_token_bytes=5))
+    token_format = data.draw(st.sampled_from(["auto", "bytes", "bpe_symbols", "byte_fallback"]))
+    errors = data.draw(st.sampled_from(["strict", "replace"]))
+    items = payload.data if shape == "chunks" else payload.tokens
+    chunks = data.draw(stream_chunkings(list(items)))
+    if shape == "chunks":
+        chunks = [c for chunk in chunks for c in chunk]  # chunk objects, one feed each
+    for level in LEVELS:
+        options = {"token_format": token_format, "errors": errors}
+        expected = outcome(batch, items, level, **options)
+        assert outcome(streamed, chunks, level, **options) == expected

@@ -12,6 +12,7 @@ from .decoded import TokenSequence as TokenSequence
 from .decoded import decode as decode
 from .errors import DecodeError as DecodeError
 from .errors import InputError as InputError
+from .errors import RangeError as RangeError
 from .errors import TokbytesError as TokbytesError
 from .json_fields import JsonError as JsonError
 from .json_fields import JsonField as JsonField
@@ -38,6 +39,7 @@ __all__ = [
     "JsonError",
     "JsonField",
     "Problem",
+    "RangeError",
     "StreamDecoder",
     "TokbytesError",
     "Token",

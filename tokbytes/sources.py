@@ -230,6 +230,8 @@ def _from_list(seq: Sequence[Any], opts: _Options, path: str) -> Extracted:
     if is_token_record(first):
         _single(opts, "a list of token records")
         return Extracted(list(seq), None, "records")
+    if not (first is None or isinstance(first, (str, bytes, int, float, list, tuple))):
+        _raise_api_error(first)  # e.g. a stream that ended in an error event
     if _has(first, "generation_info") or (_has(first, "message") and _has(first, "text")):
         # LangChain ``result.generations[i]``: one generation per choice.
         _check_choice(opts.choice, len(seq), "this list of generations")
