@@ -117,6 +117,7 @@ ProblemKind = Literal[
     "empty_token",  # a token with no bytes: its logprob belongs to no unit
     "format_suspected",  # valid UTF-8 that looks like BPE symbols or byte pieces, kept as given
     "merged_tokens",  # llama.cpp: an entry holding several tokens, with its last one's logprob
+    "text_trimmed",  # the reported text lacks the tokens' code fence or outer whitespace
 ]
 
 

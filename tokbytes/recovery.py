@@ -1040,6 +1040,10 @@ def read_response(
             return alignment
         if _held_tail(alignment, text):
             return _cut_inside(alignment, errors)
+        trimmed = _trimmed(alignment.text, text)
+        if trimmed is not None:
+            alignment.problems = (*alignment.problems, trimmed)
+            return alignment
     try:
         recovered = recover(
             parts, given, tokens, text=text or "", errors=errors, only_given=token_format != "auto"
@@ -1056,6 +1060,32 @@ def read_response(
         problems=[*problems, *recovered.problems],
         unknown_edges=recovered.unknown_edges,
         unknown_spans=recovered.unknown_spans,
+    )
+
+
+# What a server may strip around a reply it reports: a code fence (llama.cpp's JSON-schema chat
+# replies lose "```json" and "```"), and whitespace.
+_FENCE_HEAD: Final = re.compile(r"\s*(?:`{1,3}[A-Za-z]*)?\s*")
+_FENCE_TAIL: Final = re.compile(r"\s*(?:`{1,3})?\s*")
+
+
+def _trimmed(ours: str, text: str) -> Problem | None:
+    """A ``"text_trimmed"`` problem when ``text`` is the tokens' text without a code fence or
+    outer whitespace (the bytes stay the truth: ``Decoded.text`` keeps them), else None."""
+    at = ours.find(text) if text else -1
+    if at < 0:
+        return None
+    head, tail = ours[:at], ours[at + len(text) :]
+    if not (_FENCE_HEAD.fullmatch(head) and _FENCE_TAIL.fullmatch(tail)):
+        return None
+    start = len(head.encode("utf-8", "surrogatepass"))
+    return Problem(
+        "text_trimmed",
+        f"the reported text is the tokens' text without {head!r} before it and {tail!r} after "
+        "it (llama.cpp strips the code fence and outer whitespace of JSON-schema replies, "
+        "while the tokens keep them): the text is the tokens' own",
+        byte_start=start,
+        byte_end=start + len(text.encode("utf-8", "surrogatepass")),
     )
 
 

@@ -194,7 +194,8 @@ def _extract(obj: Any, opts: _Options) -> Extracted:
         return _from_responses_item(obj, kind, opts)
     if isinstance(_get(obj, "output"), list):
         _single(opts, "a Responses API response")
-        return _from_response(obj, opts, "output", "responses.response")
+        found = _from_response(obj, opts, "output", "responses.response")
+        return _replace(found, finish_reason=_responses_finish(obj))
     if _has(obj, "tokens") and _has(obj, "token_logprobs"):
         return Extracted(_from_legacy(obj, ""), None, "legacy.logprobs")
     if (
@@ -374,8 +375,8 @@ class StreamAssembler:
         if found.text is not None:
             self._texts.setdefault(found.channel, []).append(found.text)
         if found.shape == "llamacpp.completion":
-            self._native_counts(item, records)
-        if _has(item, "timings"):
+            self._native_counts(item, records)  # each event counts: its jump names the entry
+        elif _has(item, "timings"):
             self._final_count(item, records)
         self.count += len(records)
         self.shapes.add(found.shape)
@@ -516,13 +517,14 @@ def merged_problems(
     ]
 
 
-def _held_tail(index: int, count: int) -> Problem:
+def _held_tail(entries: int, count: int) -> Problem:
+    where = f"after token {entries - 1}" if entries else "before any entry"
     return Problem(
         "truncated",
-        f"token {index}: the reply ends with {count} generated token(s) that have no entry: "
+        f"{where}: the reply ends with {count} generated token(s) that have no entry: "
         "llama.cpp held back the bytes of a character the answer was cut inside (by max_tokens) "
         "and never sent them",
-        token=index,
+        token=entries - 1 if entries else None,
     )
 
 
@@ -722,11 +724,25 @@ def _from_responses_item(obj: Any, kind: str, opts: _Options) -> Extracted:
     if kind == "response.output_text.done":
         return _from_output_text(obj, opts, "", "responses.done")
     if kind in _RESPONSE_EVENTS and _has(obj, "response"):
-        return _from_response(_get(obj, "response"), opts, "response.output", "responses.response")
+        found = _from_response(
+            _get(obj, "response"), opts, "response.output", "responses.response"
+        )
+        return _replace(found, finish_reason=_responses_finish(_get(obj, "response")))
     return Extracted([], None, "responses.event")
 
 
 _RESPONSES_HOW: Final = 'include=["message.output_text.logprobs"]'
+
+
+def _responses_finish(response: Any) -> str | None:
+    """A Responses API status as a chat ``finish_reason`` (``max_output_tokens`` → ``length``)."""
+    status = _get(response, "status")
+    if status == "completed":
+        return "stop"
+    if status == "incomplete":
+        reason = _get(_get(response, "incomplete_details"), "reason")
+        return "length" if reason == "max_output_tokens" else _str_or_none(reason)
+    return None
 
 
 def _from_response(response: Any, opts: _Options, path: str, shape: str) -> Extracted:
