@@ -370,3 +370,57 @@ def test_positions_outside_the_text_raise_one_error_that_is_both_kinds() -> None
         with pytest.raises(tokbytes.RangeError) as info:
             bad()
         assert isinstance(info.value, IndexError) and isinstance(info.value, tokbytes.InputError)
+
+
+# -- reasoning tokens mixed into the logprobs -----------------------------------------------------
+
+THINKING = ["<think>", "\n", "서울", "은", " 수도", "</think>", "\n\n", "서울", "입니다", "."]
+
+
+def _think_records(pieces: list[str]) -> list[dict[str, object]]:
+    return [
+        {"token": p, "bytes": list(p.encode()), "logprob": -0.1 * (k + 1)}
+        for k, p in enumerate(pieces)
+    ]
+
+
+def test_ollama_thinking_tokens_in_the_logprobs_give_the_content_its_own_tokens() -> None:
+    reply = {
+        "model": "qwen3",
+        "message": {"role": "assistant", "content": "서울입니다.", "thinking": "서울은 수도"},
+        "done": True,
+        "done_reason": "stop",
+        "logprobs": _think_records(THINKING),
+    }
+    doc = tokbytes.decode(reply)  # used to raise a text mismatch
+    assert (doc.text, doc.channel, doc.problems) == ("서울입니다.", "content", ())
+    assert [t.token for t in doc.tokens] == ["서울", "입니다", "."]
+    assert [t.logprob for t in doc.tokens] == [r["logprob"] for r in reply["logprobs"][7:]]
+    thought = tokbytes.decode(reply, channel="reasoning")
+    assert thought.channel == "reasoning" and thought.text == "\n서울은 수도"
+    assert [p.kind for p in thought.problems] == ["text_trimmed"]  # the reply strips the "\n"
+    assert doc.finish_reason == "stop"
+
+
+def test_reasoning_content_of_a_chat_reply_and_think_tags_without_a_reported_reasoning() -> None:
+    records = _think_records(THINKING[1:])  # the template opened <think> in the prompt
+    message = {"role": "assistant", "content": "서울입니다.", "reasoning_content": "\n서울은 수도"}
+    reply = {
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": message,
+                "logprobs": {"content": records, "refusal": None},
+            }
+        ],
+    }
+    assert tokbytes.decode(reply).text == "서울입니다."
+    thought = tokbytes.decode(reply, channel="reasoning")
+    assert (thought.text, thought.problems) == ("\n서울은 수도", ())
+    bare = tokbytes.decode(_think_records(THINKING), text="서울입니다.")  # tags alone suffice
+    assert bare.text == "서울입니다." and len(bare.tokens) == 3
+    assert tokbytes.decode(_think_records(THINKING), channel="reasoning").text == "\n서울은 수도"
+    with pytest.raises(tokbytes.InputError, match="no reasoning tokens"):
+        tokbytes.decode(_think_records(["서울"]), channel="reasoning")

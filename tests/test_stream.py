@@ -694,3 +694,30 @@ def test_any_payload_token_format_and_chunking_streams_as_decode(data: st.DataOb
         options = {"token_format": token_format, "errors": errors}
         expected = outcome(batch, items, level, **options)
         assert outcome(streamed, chunks, level, **options) == expected
+
+
+def reasoning_chunks(pieces: list[str], reasoning_until: int) -> list[dict[str, Any]]:
+    """vLLM/sglang-style chunks: the reasoning parser reports each token's text as
+    ``reasoning_content`` (the closing tag's as ``""``) or ``content``."""
+    out = []
+    for k, piece in enumerate(pieces):
+        record = {"token": piece, "bytes": list(piece.encode()), "logprob": -0.1 * (k + 1)}
+        if k < reasoning_until:
+            delta = {"reasoning_content": "" if piece == "</think>" else piece}
+        else:
+            delta = {"content": piece}
+        out.append(chat_chunk([record], delta))
+    return out
+
+
+def test_reasoning_chunks_stream_on_their_own_channel_as_decode_reads_them() -> None:
+    pieces = ["\n", "Let", " me", " think", "</think>", "\n\n", "서울", "입니다"]
+    chunks = reasoning_chunks(pieces, 5)
+    for level in LEVELS:
+        expected = batch(chunks, level)
+        assert expected[2] == "\n\n서울입니다" and expected[1] == ()
+        assert streamed(chunks, level) == expected
+        thought = batch(chunks, level, channel="reasoning")
+        assert thought[2] == "\nLet me think</think>"  # the tokens' own text ...
+        assert [p.kind for p in thought[1]] == ["text_trimmed"]  # ... the reply's lacks the tag
+        assert streamed(chunks, level, channel="reasoning") == thought

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -76,18 +77,43 @@ def decode(
             field="token_format",
         )
     found = _find_records(tokens, choice=choice, channel=channel)
+    records: Sequence[Any] = found.records
     if text is None:
         text = found.text
     elif not isinstance(text, str):
         raise InputError(
             f"text must be a str (the provider's final text), got {type(text).__name__}"
         )
-    alignment = _checked_alignment(found.records, text, errors, token_format)
+    alignment: Alignment | None = None
+    try:
+        alignment = _checked_alignment(records, text, errors, token_format)
+        mismatch = any(p.kind == "text_mismatch" for p in alignment.problems)
+    except DecodeError:
+        mismatch = True
+        if text is None:
+            raise
+    # (Streams are split chunk by chunk, by the delta each chunk reports: see StreamAssembler.)
+    whole = not found.shape.startswith("stream:")
+    if whole and (found.channel == "reasoning" or (mismatch and text is not None)):
+        # Reasoning tokens mixed into the logprobs: the channel's own tokens, if they spell it.
+        own = _own_tokens(records, text, found, channel)
+        if own is not None:
+            records, text = own
+            alignment = _checked_alignment(records, text, errors, token_format)
+        elif found.channel == "reasoning":
+            raise InputError(
+                "channel='reasoning': the logprobs hold no reasoning tokens before the content "
+                "(this server leaves them out); decode the content instead",
+                field="channel",
+            )
+    if alignment is None:
+        alignment = _checked_alignment(records, text, errors, token_format)  # raises again
+    records = list(records) if not isinstance(records, list) else records
     if found.problems:
         alignment.problems = with_container_problems(alignment.problems, found.problems, errors)
     return Decoded(
         alignment,
-        found.records,
+        records,
         attribution=attribution,
         errors=errors,
         shape=found.shape,
@@ -143,6 +169,59 @@ def _checked_alignment(
     )
 
 
+# Reasoning wrapped in tags, as DeepSeek-R1, Qwen3 and their servers' parsers write it (the
+# opening tag may be in the prompt's template, so only the closing one is required).
+_THINK = re.compile(r"\s*(?:<think>)?(.*?)</think>\s*", re.DOTALL)
+
+
+def _own_tokens(
+    records: Sequence[Any], text: str | None, found: Extracted, channel: str
+) -> tuple[Sequence[Any], str | None] | None:
+    """The records (and text) of one channel when the logprobs hold reasoning + content.
+
+    The tokens must spell the reasoning (inside ``<think>`` … ``</think>``, or the reasoning
+    text the reply reports), then the content; the content starts at the token holding its
+    first character. None when they do not.
+    """
+    content = text if found.channel != "reasoning" else found.text
+    try:
+        al = align(records, errors="replace")
+    except InputError:
+        return None
+    ours = al.text
+    if found.channel == "reasoning":
+        # the content is what follows the reasoning; the reasoning's own text is ``text``
+        match = re.match(r"(?:\s*<think>)?(.*?)</think>", ours, re.DOTALL)
+        if match is None:
+            reasoning = found.reasoning
+            if not reasoning or not ours.lstrip().startswith(reasoning.strip()):
+                return None
+            start = len(ours) - len(ours.lstrip())
+            first, last = start, start + len(reasoning.strip())
+        else:
+            first, last = match.start(1), match.end(1)
+        if last <= first:
+            return None
+        lo, hi = _token_span(al, first, last)
+        return records[lo:hi], text if text is not None else ours[first:last]
+    reasoning = (found.reasoning or "").strip()
+    for core in dict.fromkeys((content or "", (content or "").strip())):
+        at = ours.rfind(core) if core else len(ours.rstrip())
+        if at <= 0 or ours[at + len(core) :].strip():
+            continue
+        before = ours[:at]
+        if _THINK.fullmatch(before) or (reasoning and before.strip() == reasoning):
+            lo, _ = _token_span(al, at, at + max(len(core), 1))
+            return records[lo:], text
+    return None
+
+
+def _token_span(al: Alignment, first: int, last: int) -> tuple[int, int]:
+    """``(lo, hi)``: the tokens holding characters ``[first, last)`` (``last > first``)."""
+    bounds = al.char_bounds
+    return al.token_at_byte(bounds[first]), al.token_at_byte(bounds[last] - 1) + 1
+
+
 def _token_strings(records: Sequence[Any]) -> list[str | None]:
     out: list[str | None] = []
     for record in records:
@@ -157,12 +236,15 @@ def _find_records(obj: Any, *, choice: int, channel: str) -> Extracted:
     if isinstance(obj, Iterator):  # a generator or iterator of records or chunks: read it once
         obj = list(obj)
     if isinstance(obj, list | tuple) and (not obj or _looks_like_record(obj[0])):
-        if channel not in ("auto", "content", "refusal"):
+        if channel not in ("auto", "content", "refusal", "reasoning"):
             from .sources import extract
 
             extract([], channel=channel)  # names the allowed channels
         return Extracted(
-            list(obj), None, "records", "refusal" if channel == "refusal" else "content"
+            list(obj),
+            None,
+            "records",
+            channel if channel in ("refusal", "reasoning") else "content",
         )
     from .sources import extract
 

@@ -176,9 +176,7 @@ _NUMBER_PREFIX = re.compile(
 _ESCAPE_PREFIX = re.compile(r"\\(?:u[0-9a-fA-F]{0,3})?")
 # The rest of the fence line is skipped unless the JSON starts on it ("```json{...": llama.cpp's
 # JSON-schema replies).
-_FENCE = re.compile(
-    r"^[ \t]*(?:```|~~~)[ \t]*json\b(?:[^\n{\[]*\n)?", re.IGNORECASE | re.MULTILINE
-)
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)[ \t]*json\b(?:[^\n{\[]*\n)?", re.IGNORECASE | re.MULTILINE)
 _VALUE_START = '{["-0123456789tfn'
 _OPENERS = re.compile(r"[{\[]")
 _LITERALS: tuple[tuple[str, JsonKind, Any], ...] = (

@@ -1064,9 +1064,10 @@ def read_response(
 
 
 # What a server may strip around a reply it reports: a code fence (llama.cpp's JSON-schema chat
-# replies lose "```json" and "```"), and whitespace.
-_FENCE_HEAD: Final = re.compile(r"\s*(?:`{1,3}[A-Za-z]*)?\s*")
-_FENCE_TAIL: Final = re.compile(r"\s*(?:`{1,3})?\s*")
+# replies lose "```json" and "```"), reasoning tags (a stream's reasoning chunks end with the
+# "</think>" token) and whitespace.
+_FENCE_HEAD: Final = re.compile(r"\s*(?:`{1,3}[A-Za-z]*|<think>)?\s*")
+_FENCE_TAIL: Final = re.compile(r"\s*(?:`{1,3}|</think>)?\s*")
 
 
 def _trimmed(ours: str, text: str) -> Problem | None:
@@ -1083,7 +1084,8 @@ def _trimmed(ours: str, text: str) -> Problem | None:
         "text_trimmed",
         f"the reported text is the tokens' text without {head!r} before it and {tail!r} after "
         "it (llama.cpp strips the code fence and outer whitespace of JSON-schema replies, "
-        "while the tokens keep them): the text is the tokens' own",
+        "reasoning parsers the <think> tags, while the tokens keep them): the text is the "
+        "tokens' own",
         byte_start=start,
         byte_end=start + len(text.encode("utf-8", "surrogatepass")),
     )

@@ -52,7 +52,7 @@ from .records import Problem
 __all__ = ["Extracted", "extract", "is_token_record"]
 
 _MISSING: Final[Any] = object()
-_CHANNELS: Final = ("content", "refusal", "auto")
+_CHANNELS: Final = ("content", "refusal", "reasoning", "auto")
 _ACCEPTED: Final = (
     "a list of token records; an OpenAI chat completion, chunk, choice or logprobs object; a "
     "legacy completion or its logprobs; a Responses API response, message, output_text part or "
@@ -104,6 +104,11 @@ class Extracted:
     problems: tuple[Problem, ...] = ()
     """What the container itself shows is lost (llama.cpp ``merged_tokens``: entries that hold
     several generated tokens but the logprob of their last one only)."""
+    reasoning: str | None = None
+    """The reasoning text the container reports apart from the content (Ollama ``thinking``,
+    ``reasoning_content`` of vLLM, sglang and DeepSeek), when it does. Some servers put its
+    tokens in the logprobs too: :func:`tokbytes.decode` then reads the content from its own
+    tokens (and ``channel="reasoning"`` the reasoning)."""
 
 
 def is_token_record(x: Any) -> bool:
@@ -127,7 +132,9 @@ def extract(
     ``choice`` picks a choice of a response made with ``n > 1`` (for a stream chunk: the choice
     whose ``index`` it is; chunks of other choices give no records). ``channel`` is ``"auto"``
     (the default: the content's tokens when it has some, else the refusal's; the result's
-    ``channel`` says which), ``"content"`` or ``"refusal"`` (the tokens of ``message.refusal``);
+    ``channel`` says which), ``"content"``, ``"refusal"`` (the tokens of ``message.refusal``)
+    or ``"reasoning"`` (stream chunks: those that carry reasoning; a whole reply: its mixed
+    tokens with the reasoning text, which :func:`tokbytes.decode` separates);
     an explicit channel without tokens while the other has some raises
     :class:`~tokbytes.InputError` naming the other. An API error body (``{"error": {"message":
     ...}}``) raises :class:`~tokbytes.InputError` quoting the provider's message.
@@ -593,11 +600,17 @@ def _from_choice(item: Any, opts: _Options, path: str, shape: str, *, chunk: boo
             entries = _records_list(_get(logprobs, "content"), f"{path}logprobs.content")
             return Extracted(entries or [], text, shape, "content", finish)
         return Extracted(_from_legacy(logprobs, f"{path}logprobs."), text, shape, "content", finish)
-    records, used_path, used = _pick_channel(logprobs, opts.channel, f"{path}logprobs.")
+    wanted = "content" if opts.channel == "reasoning" else opts.channel
+    records, used_path, used = _pick_channel(logprobs, wanted, f"{path}logprobs.")
     if used == "auto":  # no logprobs at all: report the text of the non-empty channel
         content = _get(carrier, "content")
         used = "refusal" if not content and _get(carrier, "refusal") else "content"
     text = _str_or_none(_get(carrier, used))
+    reasoning = _reasoning_text(carrier)
+    if used == "content" and (reasoning is not None or opts.channel == "reasoning"):
+        return _with_reasoning(
+            Extracted(records or [], text, shape, used, finish), reasoning, opts, chunk=chunk
+        )
     if records is None:
         if (chunk and not text) or _held_back_only(text, finish):
             # role, finish and usage chunks carry no tokens; a llama.cpp reply cut inside its
@@ -606,6 +619,32 @@ def _from_choice(item: Any, opts: _Options, path: str, shape: str, *, chunk: boo
         found = _nothing(text, opts, shape, "logprobs=True", f"{used_path} is null")
         return _replace(found, channel=used, finish_reason=finish)
     return Extracted(records, text, shape, used, finish)
+
+
+def _reasoning_text(carrier: Any) -> str | None:
+    """The reasoning a message or delta reports beside its content (None if none)."""
+    for name in ("reasoning_content", "reasoning", "thinking"):
+        value = _get(carrier, name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _with_reasoning(
+    found: Extracted, reasoning: str | None, opts: _Options, *, chunk: bool
+) -> Extracted:
+    """Content and reasoning of one reply or chunk. A stream chunk that reports reasoning (even
+    ``""``: the chunk of the closing tag) and no content holds reasoning tokens: they belong to ``channel="reasoning"`` only. A whole
+    reply keeps its tokens (maybe reasoning + content: ``decode`` separates them) and reports
+    the text of the channel asked for."""
+    is_reasoning = chunk and reasoning is not None and not found.text
+    if opts.channel == "reasoning":
+        if chunk and not is_reasoning:
+            return _replace(found, records=[], text=None, channel="reasoning", reasoning=reasoning)
+        return _replace(found, text=reasoning, channel="reasoning", reasoning=reasoning)
+    if is_reasoning:
+        return _replace(found, records=[], text=None, reasoning=reasoning)
+    return _replace(found, reasoning=reasoning)
 
 
 def _held_back_only(text: str | None, finish: str | None) -> bool:
@@ -621,6 +660,7 @@ def _replace(found: Extracted, **changes: Any) -> Extracted:
         "channel": found.channel,
         "finish_reason": found.finish_reason,
         "problems": found.problems,
+        "reasoning": found.reasoning,
     }
     fields.update(changes)
     return Extracted(**fields)
@@ -724,9 +764,7 @@ def _from_responses_item(obj: Any, kind: str, opts: _Options) -> Extracted:
     if kind == "response.output_text.done":
         return _from_output_text(obj, opts, "", "responses.done")
     if kind in _RESPONSE_EVENTS and _has(obj, "response"):
-        found = _from_response(
-            _get(obj, "response"), opts, "response.output", "responses.response"
-        )
+        found = _from_response(_get(obj, "response"), opts, "response.output", "responses.response")
         return _replace(found, finish_reason=_responses_finish(_get(obj, "response")))
     return Extracted([], None, "responses.event")
 
@@ -893,19 +931,27 @@ def _llamacpp_byte(token: Any) -> list[int] | None:
 
 
 def _from_ollama(obj: Any, opts: _Options) -> Extracted:
-    _single(opts, "an Ollama response")
+    _single(opts, "an Ollama response")  # reasoning in "thinking" (think=true)
     text = _get(obj, "response", _MISSING)
     if text is _MISSING:
         text = _get(_get(obj, "message"), "content")
     text = _str_or_none(text)
     records = _records_list(_get(obj, "logprobs"), "logprobs")
     finish = _str_or_none(_get(obj, "done_reason"))
+    reasoning = _reasoning_text(obj)
+    if reasoning is None:
+        reasoning = _reasoning_text(_get(obj, "message"))
     if records is None:
         return _replace(
             _nothing(text, opts, "ollama", '"logprobs": true', "no logprobs"),
             finish_reason=finish,
+            reasoning=reasoning,
         )
-    return Extracted(records, text, "ollama", "content", finish)
+    found = Extracted(records, text, "ollama", "content", finish)
+    if reasoning is None and opts.channel != "reasoning":
+        return found
+    # A streamed Ollama chunk says done=false; a whole reply done=true.
+    return _with_reasoning(found, reasoning, opts, chunk=_get(obj, "done") is False)
 
 
 def _from_gemini(obj: Any, opts: _Options) -> Extracted:

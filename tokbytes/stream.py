@@ -188,9 +188,9 @@ class StreamDecoder:
             raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r:.40}")
         if type(choice) is not int or choice < 0:
             raise InputError(f"choice must be an int >= 0, got {choice!r:.40}", field="choice")
-        if channel not in ("content", "refusal", "auto"):
+        if channel not in ("content", "refusal", "reasoning", "auto"):
             raise InputError(
-                f"channel must be 'content', 'refusal' or 'auto', got {channel!r:.40}",
+                f"channel must be 'content', 'refusal', 'reasoning' or 'auto', got {channel!r:.40}",
                 field="channel",
             )
         self._level: Level = level
