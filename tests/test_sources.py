@@ -711,7 +711,7 @@ def test_unknown_object_names_its_type() -> None:
 
 def test_bad_options_are_rejected_at_once() -> None:
     with pytest.raises(InputError, match="channel must be one of"):
-        extract([], channel="reasoning")
+        extract([], channel="thoughts")
     with pytest.raises(InputError, match="choice must be an int >= 0"):
         extract([], choice=-1)
     with pytest.raises(InputError, match="single output"):
