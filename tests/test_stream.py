@@ -359,7 +359,7 @@ def test_feed_after_close_raises_and_close_twice_returns_nothing() -> None:
         ({"errors": "ignore"}, "errors must be"),
         ({"attribution": "mean"}, "attribution must be"),
         ({"choice": -1}, "choice must be"),
-        ({"channel": "reasoning"}, "channel must be"),
+        ({"channel": "thoughts"}, "channel must be"),
     ],
 )
 def test_bad_options_raise_input_error(options: dict[str, Any], message: str) -> None:
