@@ -526,37 +526,68 @@ def failure(run: Callable[..., Any], *args: Any, **options: Any) -> tuple[str, .
     return tuple(p.kind for p in problems if p.kind == "text_mismatch")
 
 
-@settings(max_examples=scaled(40))
-@given(payloads(top_logprobs=0), st.data())
-def test_bpe_symbol_and_byte_piece_streams_read_as_decode_reads_them(
-    payload: Any, data: st.DataObject
+CORRUPTIONS: dict[str, Callable[[Records], Records]] = {
+    "none": lambda tokens: [dict(t) for t in tokens],
+    **{name: corrupt for name, (corrupt, _) in EXACT.items()},
+    **LOSSY,
+    "byte_pieces": lambda tokens: byte_pieces(one_byte_partials(tokens)),
+}
+
+
+@settings(max_examples=scaled(60))
+@given(
+    payloads(top_logprobs=0),
+    st.sampled_from(sorted(CORRUPTIONS)),
+    st.sampled_from(["auto", "bytes", "bpe_symbols", "byte_fallback"]),
+    st.sampled_from(["strict", "replace"]),
+    st.booleans(),
+    st.data(),
+)
+def test_every_corruption_streams_exactly_as_decode_reads_it(
+    payload: Any,
+    name: str,
+    token_format: str,
+    errors: str,
+    with_text: bool,
+    data: st.DataObject,
 ) -> None:
-    clean = clean_tokens(payload)
-    for corrupted in (bpe_symbols(clean), byte_pieces(one_byte_partials(clean))):
-        sizes = data.draw(st.lists(st.integers(0, 4), max_size=len(corrupted)))
-        chunks = chunked(corrupted, sizes)
-        for level in ("char", "word"):
-            # without the text, on the evidence alone, as decode() decides for the whole response
-            alone = streamed(chunks, level)
-            if alone != batched(corrupted, level):
-                # The stream decided on its first evidence; decode() also weighs the rest (a
-                # lone CR at the end makes it keep the symbols). Here the leak was real.
-                assert alone[2] == payload.text, level
-            expected = batched(corrupted, level, text=payload.text)
-            if alone[2] == payload.text:  # the evidence read it right: close(text) agrees
-                assert streamed(chunks, level, text=payload.text) == expected, level
-                continue
-            # A stream decides on its first evidence and cannot take back what it emitted
-            # (a lone "č" is read as itself, not as a leaked CR): what still waited is read
-            # against the text at close(), anything else is reported, never silently kept.
-            try:
-                with_text = streamed(chunks, level, text=payload.text)
-            except tokbytes.DecodeError as exc:
-                assert "differs from the reported text" in str(exc)
-                lenient = streamed(chunks, level, text=payload.text, errors="replace")
-                assert [p.kind for p in lenient[1]][-1:] == ["text_mismatch"]
-            else:
-                assert with_text == expected, level
+    """Whatever the provider sent, the token format, the chunking and whether the reported
+    text comes at close(): the stream's units, problems and text (or its error) are decode()'s."""
+    corrupted = CORRUPTIONS[name](clean_tokens(payload))
+    chunks = chunked(corrupted, data.draw(st.lists(st.integers(0, 4), max_size=len(corrupted))))
+    text = payload.text if with_text else None
+    for level in ("char", "grapheme", "word"):
+        options = {"text": text, "token_format": token_format, "errors": errors}
+        expected = outcome(batched, corrupted, level, **options)
+        assert outcome(streamed, chunks, level, **options) == expected, level
+
+
+def outcome(run: Callable[..., Any], *args: Any, **options: Any) -> Any:
+    try:
+        return run(*args, **options)
+    except tokbytes.DecodeError as exc:
+        return ("DecodeError", str(exc))
+
+
+@settings(max_examples=scaled(40))
+@given(payloads(top_logprobs=0), st.sampled_from(sorted(CORRUPTIONS)))
+def test_without_a_reported_text_valid_utf8_is_never_changed(payload: Any, name: str) -> None:
+    corrupted = CORRUPTIONS[name](clean_tokens(payload))
+    sent = [bytes(r["bytes"]) if "bytes" in r else None for r in corrupted]
+    if None in sent:
+        return  # bytes taken from token strings: nothing to keep
+    joined = b"".join(b for b in sent if b is not None)
+    try:
+        joined.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    doc = tokbytes.decode(corrupted)
+    assert doc.bytes == joined and doc.text == joined.decode("utf-8")
+    assert [t.bytes for t in doc.tokens] == sent
+    assert not {p.kind for p in doc.problems} & {"bytes_recovered", "text_mismatch"}
+    decoder = tokbytes.StreamDecoder()
+    units = [u for r in corrupted for u in decoder.feed(r)] + decoder.close()
+    assert "".join(u.text for u in units) == doc.text and decoder.problems == doc.problems
 
 
 def test_stream_chunks_carry_the_text_a_lossy_stream_realigns_to() -> None:
