@@ -128,8 +128,9 @@ class StreamDecoder:
     """
 
     __slots__ = (
+        "_all_bytes",
+        "_all_ends",
         "_all_logprobs",
-        "_all_parts",
         "_all_sources",
         "_all_tokens",
         "_attribution",
@@ -211,11 +212,13 @@ class StreamDecoder:
 
     def reset(self) -> None:
         """Forget everything fed: start a new stream (keeps the options)."""
-        # -- the byte reader: every token as sent, for the whole-stream reading at close()
-        self._all_parts: list[bytes] = []
+        # -- the byte reader: every token as sent, compactly (its bytes in one buffer, its end
+        # offset, its logprob), for the whole-stream reading close() may need
+        self._all_bytes = bytearray()
+        self._all_ends: array[int] = array("q")
         self._all_logprobs: list[float] = []
-        self._all_sources: list[BytesSource] = []
-        self._all_tokens: list[str | None] = []  # only where escapes may matter, else None
+        self._all_sources: dict[int, BytesSource] = {}  # where not "bytes"
+        self._all_tokens: dict[int, str] = {}  # token strings of doubtful tokens
         self._inferred: list[Problem] = []  # problems in batch order: bytes inferred, ...
         self._recovered: list[Problem] = []  # ... bytes read as token_format says, ...
         self._doubt = False  # a token another reading could change came: hold until close()
@@ -289,10 +292,9 @@ class StreamDecoder:
                     if self._history is not None:
                         self._history.append(x)
                     self._seen += 1
-                    self._all_parts.append(data)
+                    self._all_bytes += data
+                    self._all_ends.append(len(self._all_bytes))
                     self._all_logprobs.append(logprob)
-                    self._all_sources.append("bytes")
-                    self._all_tokens.append(None)
                     self._next_byte += len(data)
                     if self._char_cover:
                         units = self._next_chars(data, logprob)
@@ -344,7 +346,8 @@ class StreamDecoder:
             streamed = self.text
             if text is None:
                 if self._token_format == "auto" and ("<0x" in streamed or not streamed.isascii()):
-                    found = suspected_problem(self._all_parts, self._all_sources)
+                    parts, sources, _ = self._history_read()
+                    found = suspected_problem(parts, sources)
                     if found is not None:
                         self._final = [*self.problems, found]
             elif streamed != text and not self._only_truncated(streamed, text):
@@ -382,9 +385,11 @@ class StreamDecoder:
         for data, logprob, source, token in zip(parts, logprobs, sources, tokens):
             index = self._seen
             self._seen += 1
-            self._all_parts.append(data)
+            self._all_bytes += data
+            self._all_ends.append(len(self._all_bytes))
             self._all_logprobs.append(logprob)
-            self._all_sources.append(source)
+            if source != "bytes":
+                self._all_sources[index] = source
             if explicit:
                 read, read_sources, problems = read_as(
                     [data], self._token_format, first_index=index, first_byte=self._next_byte
@@ -404,7 +409,8 @@ class StreamDecoder:
                 doubt = doubtful(data, token, source)
             else:
                 doubt = not data or _FFFD in data  # lossy: realigned to the text at close()
-            self._all_tokens.append(token if doubt else None)
+            if doubt and token is not None:
+                self._all_tokens[index] = token
             self._doubt = self._doubt or doubt
             self._parts.append(data)
             self._logprobs.append(logprob)
@@ -418,12 +424,13 @@ class StreamDecoder:
     def _read_whole(self, text: str | None) -> list[Unit]:
         """close() of a stream that waited: read every token as :func:`tokbytes.decode` reads
         the response (``read_response``), and emit the units after the frontier."""
+        parts, sources, tokens = self._history_read()
         al = read_response(
-            list(self._all_parts),
+            parts,
             self._all_logprobs,
-            self._all_sources,
+            sources,
             self._inferred,
-            self._all_tokens,
+            tokens,
             text=text,
             errors=self._errors,
             token_format=self._token_format,
@@ -437,6 +444,19 @@ class StreamDecoder:
         self._parts.clear()
         self._logprobs.clear()
         return out
+
+    def _history_read(self) -> tuple[list[bytes], list[BytesSource], list[str | None]]:
+        """Every token's bytes as sent, where they came from, and the strings that matter."""
+        data, ends = bytes(self._all_bytes), self._all_ends
+        parts = [data[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+        count = len(parts)
+        sources: list[BytesSource] = ["bytes"] * count
+        for k, source in self._all_sources.items():
+            sources[k] = source
+        tokens: list[str | None] = [None] * count
+        for k, token in self._all_tokens.items():
+            tokens[k] = token
+        return parts, sources, tokens
 
     def _only_truncated(self, streamed: str, text: str) -> bool:
         """The reported text leaves out the partial character a cut-off answer ends with."""
