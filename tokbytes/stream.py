@@ -6,10 +6,23 @@ returns the units that nothing later can change; :meth:`~StreamDecoder.close` fl
 Over a whole stream the units are exactly those of :func:`tokbytes.decode` at the same level
 (same text, offsets, token indices, scores and problems), whatever the chunking.
 
-How it stays equal to batch, cheaply:
+How it stays equal to batch, in two steps:
 
-* The decoder keeps a *window*: the tokens from the one holding the first byte not yet in an
-  emitted unit (the *frontier*) to the last one fed. Each feed aligns that window with the batch
+* A *byte reader* reads each token's bytes as :func:`tokbytes.decode` reads them in the whole
+  response (:mod:`tokbytes.recovery`). Bytes no other reading could change, whatever text the
+  provider reports, are *verified* and go on at once. A token another reading could change
+  (U+FFFD or empty, a ``<0xNN>`` piece, ``▁``, escapes that disagree with the bytes; with
+  ``token_format="auto"`` also non-ASCII BPE symbols while every token so far could be BPE
+  symbols) holds itself and everything after it: a token that cannot be a BPE symbol releases a
+  BPE hold, anything else waits for ``close()``, which reads the whole stream with
+  :func:`~tokbytes.recovery.read_response` (what ``decode`` runs) and emits the rest. Tokens
+  before the first hold keep their bytes under every reading ``decode`` may choose, so what was
+  emitted is what ``decode`` gives. The reader keeps every token compactly (bytes, end offset,
+  logprob) for that whole-stream reading and for the exact problem a text mismatch gets.
+  Chunks go through :class:`~tokbytes.sources.StreamAssembler`, which ``decode(list_of_chunks)``
+  uses too: channel, Responses repeats, reasoning chunks and llama.cpp counts are read the same.
+* A *unit window* turns verified bytes into units: the tokens from the one holding the first
+  byte not yet in an emitted unit (the *frontier*) to the last one fed. Each feed aligns that window with the batch
   code (:func:`~tokbytes.alignment.align_parts` with ``token_base``/``byte_base``/``char_base``)
   and builds units with :func:`~tokbytes.units.build_units` (for a few units, the same
   expressions one unit at a time: ``build_units`` is made for large batches), so scores are
@@ -31,8 +44,8 @@ How it stays equal to batch, cheaply:
   scans start a little before the frontier (:func:`_word_context`) because ``regex`` looks back
   past Extend characters, two characters behind and over regional-indicator runs.
 
-Memory is the window plus the emitted text: tokens behind the frontier are dropped, unless
-``keep_history=True``.
+Memory is the window, the emitted text and the reader's compact copy of the tokens (their bytes,
+offsets and logprobs; records themselves are dropped unless ``keep_history=True``).
 """
 
 from __future__ import annotations
