@@ -241,7 +241,7 @@ def _find_records(obj: Any, *, choice: int, channel: str) -> Extracted:
 
             extract([], channel=channel)  # names the allowed channels
         return Extracted(
-            list(obj),
+            obj if isinstance(obj, list) else list(obj),  # a list is used as it is
             None,
             "records",
             channel if channel in ("refusal", "reasoning") else "content",

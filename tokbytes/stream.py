@@ -61,6 +61,7 @@ import regex
 
 from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, read_records
 from .errors import InputError
+from .escapes import token_text_to_bytes
 from .records import BytesSource, Problem, Unit
 from .recovery import FFFD as _FFFD
 from .recovery import (
@@ -300,7 +301,11 @@ class StreamDecoder:
                     and data[0] != 60  # "<": maybe a <0xNN> piece
                     and _FFFD not in data
                     and _SPACE_PIECE not in data
-                    and not (type(token) is str and "\\" in token)  # maybe escapes
+                    and (
+                        type(token) is not str
+                        or "\\" not in token
+                        or token_text_to_bytes(token) == data  # escapes that say these bytes
+                    )
                 ):  # verified bytes: straight to the unit window
                     if self._history is not None:
                         self._history.append(x)
