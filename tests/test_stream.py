@@ -682,14 +682,17 @@ def test_identical_texts_give_the_same_problems_streamed_and_batch() -> None:
 @settings(max_examples=scaled(40), deadline=None)
 @given(st.data())
 def test_any_payload_token_format_and_chunking_streams_as_decode(data: st.DataObject) -> None:
-    shape = data.draw(st.sampled_from(["records", "chunks"]))
+    shape = data.draw(st.sampled_from(["records", "chunks", "chat_completion", "legacy"]))
     payload = data.draw(payloads(shape=shape, top_logprobs=0, max_token_bytes=5))
     token_format = data.draw(st.sampled_from(["auto", "bytes", "bpe_symbols", "byte_fallback"]))
     errors = data.draw(st.sampled_from(["strict", "replace"]))
-    items = payload.data if shape == "chunks" else payload.tokens
-    chunks = data.draw(stream_chunkings(list(items)))
-    if shape == "chunks":
-        chunks = [c for chunk in chunks for c in chunk]  # chunk objects, one feed each
+    items = payload.data
+    if shape == "records":
+        chunks = data.draw(stream_chunkings(list(items)))  # lists of records, one feed each
+    elif shape == "chunks":
+        chunks = [c for chunk in data.draw(stream_chunkings(list(items))) for c in chunk]
+    else:
+        chunks = [items]  # a whole response in one feed
     for level in LEVELS:
         options = {"token_format": token_format, "errors": errors}
         expected = outcome(batch, items, level, **options)

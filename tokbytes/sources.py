@@ -362,10 +362,14 @@ class StreamAssembler:
         # no text at all.
         return None if not text and self.count else text
 
-    def add(self, item: Any, position: int | None = None) -> list[Any]:
-        """The token records ``item`` adds to the stream (``[]`` for a piece without new ones)."""
+    def add(self, item: Any, position: int | None = None, *, whole: bool = False) -> list[Any]:
+        """The token records ``item`` adds to the stream (``[]`` for a piece without new ones).
+
+        ``whole`` also takes a whole response (a :class:`~tokbytes.StreamDecoder` may be fed
+        one); a stream saved as a list holds chunks and events only.
+        """
         found = _extract(item, _Options(self.choice, self.channel, True))
-        if found.shape not in _STREAM_SHAPES | _STREAM_REPEATS:
+        if not whole and found.shape not in _STREAM_SHAPES | _STREAM_REPEATS:
             where = f"input[{position}]: " if position is not None else ""
             raise InputError(
                 f"{where}a stream holds chunks or events, got {found.shape} ({_describe(item)})"

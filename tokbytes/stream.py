@@ -590,7 +590,7 @@ class StreamDecoder:
             return [r for item in x for r in self._chunks.add(item)]
         elif hasattr(x, "logprob") and not hasattr(x, "choices"):
             return (x,)
-        return self._chunks.add(x)
+        return self._chunks.add(x, whole=True)
 
     # -- the window ----------------------------------------------------------------------------
 
