@@ -380,6 +380,29 @@ class StreamDecoder:
             )
         return out
 
+    def _records_of(self, x: Any) -> Sequence[Any]:
+        """The token records in ``x``: records as they are, chunks through the stream's
+        :class:`~tokbytes.sources.StreamAssembler` (which also keeps their text)."""
+        if isinstance(x, Mapping):
+            # a record, maybe malformed (read_records names what is wrong, as in decode())
+            if "logprob" in x or "bytes" in x or isinstance(x.get("token"), str):
+                return (x,)
+        elif isinstance(x, (list, tuple)):
+            # A list of records, possibly malformed (as decode() tells them: read_records then
+            # names the bad token and field), or a list of chunks.
+            if not x:
+                return ()
+            first = x[0]
+            if isinstance(first, Mapping):
+                if "token" in first or "bytes" in first:
+                    return x
+            elif hasattr(first, "logprob") and (hasattr(first, "token") or hasattr(first, "bytes")):
+                return x
+            return [r for item in x for r in self._chunks.add(item)]
+        elif hasattr(x, "logprob") and not hasattr(x, "choices"):
+            return (x,)
+        return self._chunks.add(x, whole=True)
+
     # -- the byte reader -------------------------------------------------------------------------
 
     @property
@@ -484,6 +507,8 @@ class StreamDecoder:
             and any(p.kind == "truncated" for p in self._invalid[-1:])
         )
 
+    # -- the unit window -------------------------------------------------------------------------
+
     def _next_chars(self, data: bytes, logprob: float) -> list[Unit] | None:
         """Cover-scored characters of one more token, without an alignment (the common stream).
 
@@ -568,31 +593,6 @@ class StreamDecoder:
             tokens = chain(((*range(self._token_base, j + 1),),), repeat((j,), n - 1))
             scores = chain((sum([*self._logprobs, logprob]),), repeat(logprob, n - 1))
         return _consecutive_units(text, char, byte_starts, byte_ends, tokens, scores)
-
-    def _records_of(self, x: Any) -> Sequence[Any]:
-        """The token records in ``x``: records as they are, chunks through the stream's
-        :class:`~tokbytes.sources.StreamAssembler` (which also keeps their text)."""
-        if isinstance(x, Mapping):
-            # a record, maybe malformed (read_records names what is wrong, as in decode())
-            if "logprob" in x or "bytes" in x or isinstance(x.get("token"), str):
-                return (x,)
-        elif isinstance(x, (list, tuple)):
-            # A list of records, possibly malformed (as decode() tells them: read_records then
-            # names the bad token and field), or a list of chunks.
-            if not x:
-                return ()
-            first = x[0]
-            if isinstance(first, Mapping):
-                if "token" in first or "bytes" in first:
-                    return x
-            elif hasattr(first, "logprob") and (hasattr(first, "token") or hasattr(first, "bytes")):
-                return x
-            return [r for item in x for r in self._chunks.add(item)]
-        elif hasattr(x, "logprob") and not hasattr(x, "choices"):
-            return (x,)
-        return self._chunks.add(x, whole=True)
-
-    # -- the window ----------------------------------------------------------------------------
 
     def _advance(self, *, final: bool) -> list[Unit]:
         parts = self._parts
