@@ -72,6 +72,7 @@ from .recovery import (
     read_as,
     read_response,
     suspected_problem,
+    suspicious,
 )
 from .sources import StreamAssembler
 from .units import _JOINING as _JOINING  # characters a grapheme break may depend on
@@ -363,7 +364,11 @@ class StreamDecoder:
             out = self._advance(final=True)
             streamed = self.text
             if text is None:
-                if self._token_format == "auto" and ("<0x" in streamed or not streamed.isascii()):
+                # decode()'s check (b"<0x" in the bytes is "<0x" in the text: invalid
+                # sequences never swallow ASCII)
+                if self._token_format == "auto" and suspicious(
+                    streamed, b"<0x" * ("<0x" in streamed)
+                ):
                     parts, sources, _ = self._history_read()
                     found = suspected_problem(parts, sources)
                     if found is not None:
