@@ -305,7 +305,9 @@ class StreamDecoder:
                     and (
                         type(token) is not str
                         or "\\" not in token
-                        or token_text_to_bytes(token) == data  # escapes that say these bytes
+                        # escapes that say these bytes (as OpenAI writes partial characters)
+                        or token == data.decode("utf-8", "backslashreplace")
+                        or token_text_to_bytes(token) == data
                     )
                 ):  # verified bytes: straight to the unit window
                     if self._history is not None:
@@ -314,7 +316,6 @@ class StreamDecoder:
                     self._all_bytes += data
                     self._all_ends.append(len(self._all_bytes))
                     self._all_logprobs.append(logprob)
-                    self._next_byte += len(data)
                     if self._char_cover:
                         units = self._next_chars(data, logprob)
                         if units is not None:
@@ -444,7 +445,7 @@ class StreamDecoder:
                 self._recovered.extend(problems)
                 if read_sources[0] != "bytes":
                     source = read_sources[0]
-            self._next_byte += len(data)
+                self._next_byte += len(data)  # (explicit formats never take feed's fast path)
             if auto:
                 if self._bpe_possible:
                     found = evidence(data)
