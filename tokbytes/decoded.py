@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from .alignment import Alignment, Errors, align, align_parts, read_records
+from .alignment import Alignment, Errors, align, align_parts, left_sum, read_records
 from .errors import DecodeError, InputError
 from .escapes import bytes_to_token_text, token_text_to_bytes
 from .json_fields import JsonField
@@ -326,8 +325,9 @@ class Decoded:
 
     @property
     def logprob(self) -> float:
-        """Sum of every token's logprob: the log-probability of the whole output."""
-        return math.fsum(self._al.logprobs)
+        """Sum of every token's logprob, left to right in token order: the log-probability of the
+        whole output (the summation rule of every score, see :func:`~tokbytes.alignment.left_sum`)."""
+        return left_sum(self._al.logprobs)
 
     @property
     def alignment(self) -> Alignment:

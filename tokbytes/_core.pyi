@@ -1,0 +1,46 @@
+"""Types of the compiled core (``_core.pyx``); see that file and ``_speedups.py``."""
+
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .records import Unit
+
+def read_records(records: Any) -> tuple[bytes, array[int], list[float]] | None: ...
+def char_starts(buffer: bytes) -> array[int]: ...
+def left_sum(values: Any) -> float | None: ...
+
+class Aligned:
+    text: str
+    n_tokens: int
+    n_chars: int
+    def logprobs_of(
+        self,
+        starts: array[int] | None,
+        ends: array[int] | None,
+        lo: int,
+        hi: int,
+        split: bool,
+        whole: array[int] | None = None,
+    ) -> list[float]: ...
+    def units(
+        self,
+        starts: array[int] | None,
+        ends: array[int] | None,
+        lo: int,
+        hi: int,
+        split: bool,
+        whole: array[int] | None = None,
+    ) -> Iterator[Unit]: ...
+    def unit(self, start: int, end: int, split: bool, whole: array[int] | None = None) -> Unit: ...
+    def word_denominators(self, starts: Sequence[int], ends: Sequence[int]) -> array[int]: ...
+
+def aligned(
+    text: str,
+    token_ends: Sequence[int],
+    logprobs: list[float],
+    char_bounds: Sequence[int],
+    token_base: int,
+    byte_base: int,
+    char_base: int,
+) -> Aligned | None: ...

@@ -1,0 +1,462 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True, embedsignature=True
+"""The compiled core: the common case of ``alignment.py`` and ``units.py`` in C.
+
+The Python modules are the reference and stay complete; they call in here through a narrow
+interface and do the work themselves whenever the core answers None ("not mine"): records that
+are not plain dicts or objects with a list of ints (or ``bytes``) and a float logprob, tokens with
+no bytes, logprobs that are not floats or need an error message, invalid UTF-8, recovered bytes.
+What the core does take it computes with the same expressions in the same order, so results are
+identical, floats bit for bit (``tests/test_core.py`` proves it against the pure path):
+
+* a unit's cover score is its one token's logprob, or ``0.0 + lp[first] + ... + lp[last]`` left
+  to right in token order when several tokens carry it (the summation rule, see
+  ``docs/design.md``);
+* a split score is ``0.0 + lp[j] * share / whole + ...`` over the same tokens, left to right.
+"""
+
+from cpython.array cimport array, clone
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.long cimport PyLong_AsLong, PyLong_FromLongLong, PyLong_FromSsize_t
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy
+
+from array import array as _make_array
+
+from .records import Unit
+
+cdef extern from "Python.h":
+    Py_ssize_t PyList_GET_SIZE(object)
+    PyObject* PyList_GET_ITEM(object, Py_ssize_t)
+    Py_ssize_t PyTuple_GET_SIZE(object)
+    PyObject* PyTuple_GET_ITEM(object, Py_ssize_t)
+    object PyUnicode_Substring(object, Py_ssize_t, Py_ssize_t)
+    object PyUnicode_FromOrdinal(int)
+    Py_UCS4 PyUnicode_READ_CHAR(object, Py_ssize_t)
+    void PyObject_GC_UnTrack(void*)
+    int PY_VERSION_HEX
+
+#: Same as ``alignment.LOGPROB_TOLERANCE``: above it a logprob needs the Python path's error.
+cdef double LOGPROB_TOLERANCE = 1e-6
+
+cdef array _Q = _make_array("q")
+cdef array _D = _make_array("d")
+cdef object _tuple_new = tuple.__new__
+cdef PyTypeObject* _UNIT = <PyTypeObject*>Unit
+# Python 3.14 caches a tuple's hash in the object; a tuple made by PyType_GenericAlloc would
+# start with a wrong cache, so from 3.14 on units are made through tuple.__new__.
+cdef bint _GENERIC_ALLOC = PY_VERSION_HEX < 0x030E0000
+
+
+# -- reading records ---------------------------------------------------------------------------
+
+
+cdef inline Py_ssize_t _append_bytes(object raw, char** out, Py_ssize_t* size, Py_ssize_t* cap):
+    """Append a token's bytes (a list or tuple of ints 0-255, or ``bytes``); -1: not mine."""
+    cdef Py_ssize_t k, m
+    cdef long v
+    cdef PyObject* item
+    cdef bint is_list = type(raw) is list
+    if is_list or type(raw) is tuple:
+        m = PyList_GET_SIZE(raw) if is_list else PyTuple_GET_SIZE(raw)
+    elif type(raw) is bytes:
+        m = PyBytes_GET_SIZE(raw)
+    else:
+        return -1
+    if m == 0:  # a token with no bytes: the Python path records the problem
+        return -1
+    if size[0] + m > cap[0]:
+        cap[0] = 2 * (size[0] + m) + 64
+        grown = <char*>realloc(out[0], cap[0])
+        if grown == NULL:
+            raise MemoryError()
+        out[0] = grown
+    if type(raw) is bytes:
+        memcpy(out[0] + size[0], PyBytes_AS_STRING(raw), m)
+    else:
+        for k in range(m):
+            item = PyList_GET_ITEM(raw, k) if is_list else PyTuple_GET_ITEM(raw, k)
+            if type(<object>item) is not int:  # bools, floats, strings: the Python path says so
+                return -1
+            v = PyLong_AsLong(<object>item)
+            if v < 0 or v > 255:
+                return -1
+            out[0][size[0] + k] = <char>v
+    size[0] += m
+    return m
+
+
+def read_records(records):
+    """``(buffer, token_ends, logprobs)`` of token records, or None when they are not plain.
+
+    ``buffer`` is every token's bytes joined, ``token_ends`` an ``array("q")`` of the offset just
+    past each token, ``logprobs`` a list of the records' own float objects. Plain records are
+    dicts (exactly ``dict``) or objects with attributes, whose ``bytes`` is a non-empty list or
+    tuple of ints 0-255 (or ``bytes``) and whose ``logprob`` is a float, not NaN, <= 1e-6.
+    """
+    if type(records) is not list and type(records) is not tuple:
+        return None
+    cdef Py_ssize_t n = len(records), i
+    if n == 0:
+        return None
+    cdef array ends = clone(_Q, n, False)
+    cdef long long* e = ends.data.as_longlongs
+    cdef list logprobs = PyList_New(n)
+    cdef PyObject* found
+    cdef object record, raw, logprob
+    cdef double value
+    cdef Py_ssize_t size = 0, cap = 8 * n + 64
+    cdef char* out = <char*>malloc(cap)
+    if out == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            record = records[i]
+            if type(record) is dict:
+                found = PyDict_GetItem(record, "bytes")
+                if found == NULL:
+                    return None
+                raw = <object>found
+                found = PyDict_GetItem(record, "logprob")
+                if found == NULL:
+                    return None
+                logprob = <object>found
+            elif isinstance(record, (dict, str, bytes, int, float, list, tuple)) or record is None:
+                return None  # mappings and non-records: the Python path reads or rejects them
+            else:
+                raw = getattr(record, "bytes", None)
+                logprob = getattr(record, "logprob", None)
+            if type(logprob) is not float:  # ints stay ints in the Python path; None is an error
+                return None
+            value = PyFloat_AS_DOUBLE(logprob)
+            if value != value or value > LOGPROB_TOLERANCE:
+                return None
+            if _append_bytes(raw, &out, &size, &cap) < 0:
+                return None
+            e[i] = size
+            Py_INCREF(logprob)
+            PyList_SET_ITEM(logprobs, i, logprob)
+        buffer = PyBytes_FromStringAndSize(out, size)
+    finally:
+        free(out)
+    return buffer, ends, logprobs
+
+
+def char_starts(bytes buffer):
+    """``array("q")`` of the byte offsets where characters of valid UTF-8 start, plus the length."""
+    cdef const unsigned char* data = <const unsigned char*>PyBytes_AS_STRING(buffer)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(buffer), b, count = 0
+    for b in range(size):
+        count += (data[b] & 0xC0) != 0x80
+    cdef array out = clone(_Q, count + 1, False)
+    cdef long long* o = out.data.as_longlongs
+    count = 0
+    for b in range(size):
+        if (data[b] & 0xC0) != 0x80:
+            o[count] = b
+            count += 1
+    o[count] = size
+    return out
+
+
+def left_sum(values):
+    """``0.0 + values[0] + values[1] + ...``, left to right (a list of floats), or None."""
+    cdef double total = 0.0
+    cdef Py_ssize_t i, n
+    if type(values) is not list:
+        return None
+    n = PyList_GET_SIZE(values)
+    for i in range(n):
+        if type(<object>PyList_GET_ITEM(values, i)) is not float:
+            return None
+    for i in range(n):
+        total += PyFloat_AS_DOUBLE(<object>PyList_GET_ITEM(values, i))
+    return total
+
+
+# -- units -------------------------------------------------------------------------------------
+
+
+cdef extern from *:
+    """
+    /* A tuple subclass instance with 8 fields, the last one None, made like tuple.__new__ makes
+       it (tp_alloc is PyType_GenericAlloc) but without the argument tuple; then untracked by
+       the GC: a unit's fields (strings, ints, a tuple of ints, a float) never form a cycle. */
+    static PyObject* tokbytes_unit8(PyTypeObject* type, PyObject* f0, PyObject* f1,
+                                    PyObject* f2, PyObject* f3, PyObject* f4, PyObject* f5,
+                                    PyObject* f6) {
+        PyObject* unit = PyType_GenericAlloc(type, 8);
+        if (unit == NULL) return NULL;
+        Py_INCREF(f0); PyTuple_SET_ITEM(unit, 0, f0);
+        Py_INCREF(f1); PyTuple_SET_ITEM(unit, 1, f1);
+        Py_INCREF(f2); PyTuple_SET_ITEM(unit, 2, f2);
+        Py_INCREF(f3); PyTuple_SET_ITEM(unit, 3, f3);
+        Py_INCREF(f4); PyTuple_SET_ITEM(unit, 4, f4);
+        Py_INCREF(f5); PyTuple_SET_ITEM(unit, 5, f5);
+        Py_INCREF(f6); PyTuple_SET_ITEM(unit, 6, f6);
+        Py_INCREF(Py_None); PyTuple_SET_ITEM(unit, 7, Py_None);
+        PyObject_GC_UnTrack(unit);
+        return unit;
+    }
+    """
+    object tokbytes_unit8(PyTypeObject*, object, object, object, object, object, object, object)
+
+
+cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
+                              long long byte_end, object tokens, object logprob):
+    """A :class:`~tokbytes.records.Unit` (``replaced_bytes`` None)."""
+    cdef object f1 = PyLong_FromLongLong(start)
+    cdef object f2 = PyLong_FromLongLong(end)
+    cdef object f3 = PyLong_FromLongLong(byte_start)
+    cdef object f4 = PyLong_FromLongLong(byte_end)
+    if not _GENERIC_ALLOC:
+        return _tuple_new(Unit, (text, f1, f2, f3, f4, tokens, logprob, None))
+    return tokbytes_unit8(_UNIT, text, f1, f2, f3, f4, tokens, logprob)
+
+
+cdef class Aligned:
+    """An :class:`~tokbytes.alignment.Alignment` as C arrays, for scoring and making units.
+
+    Made by :func:`aligned` (None when the alignment is not plain). Unit ranges are character
+    offsets: ``starts``/``ends`` arrays (``array("q")``), or None for consecutive characters
+    (unit ``i`` is character ``i``).
+    """
+
+    cdef readonly str text
+    cdef readonly Py_ssize_t n_tokens
+    cdef readonly Py_ssize_t n_chars
+    cdef list logprobs
+    cdef array _ends, _values, _bounds
+    cdef const long long* ends
+    cdef const double* values
+    cdef const long long* bounds  # NULL for ASCII text: byte offset == character offset
+    cdef long long token_base, byte_base, char_base
+
+    cdef inline long long byte_of(self, Py_ssize_t char) noexcept:
+        return self.bounds[char] if self.bounds != NULL else char
+
+    cdef inline Py_ssize_t token_at(self, long long byte) noexcept:
+        """bisect_right(ends, byte): the token holding ``byte``."""
+        cdef Py_ssize_t lo = 0, hi = self.n_tokens, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.ends[mid] <= byte:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    cdef inline double score(self, Py_ssize_t first, Py_ssize_t last, long long byte_start,
+                             long long byte_end, bint split, const long long* whole_of) noexcept:
+        cdef double total = 0.0
+        cdef Py_ssize_t j
+        cdef long long token_start, token_end, share, whole
+        if not split:
+            if first == last:
+                return self.values[first]
+            for j in range(first, last + 1):
+                total += self.values[j]
+            return total
+        for j in range(first, last + 1):
+            token_start = self.ends[j - 1] if j else 0
+            token_end = self.ends[j]
+            share = min(byte_end, token_end) - max(byte_start, token_start)
+            whole = whole_of[j] if whole_of != NULL else token_end - token_start
+            if share > 0 and whole > 0:
+                total += self.values[j] * share / whole
+        return total
+
+    cdef inline object score_object(self, Py_ssize_t first, Py_ssize_t last, long long byte_start,
+                                    long long byte_end, bint split, const long long* whole_of):
+        if not split and first == last:  # the token's own float object, as the Python path
+            return <object>PyList_GET_ITEM(self.logprobs, first)
+        return PyFloat_FromDouble(self.score(first, last, byte_start, byte_end, split, whole_of))
+
+    cdef inline object token_tuple(self, Py_ssize_t first, Py_ssize_t last):
+        cdef object out = PyTuple_New(last - first + 1)
+        cdef Py_ssize_t j
+        for j in range(first, last + 1):
+            value = PyLong_FromSsize_t(j + self.token_base)
+            Py_INCREF(value)
+            PyTuple_SET_ITEM(out, j - first, value)
+        PyObject_GC_UnTrack(<void*>out)
+        return out
+
+    cdef inline object char_text(self, Py_ssize_t start, Py_ssize_t end):
+        if end - start == 1:
+            return PyUnicode_FromOrdinal(PyUnicode_READ_CHAR(self.text, start))
+        return PyUnicode_Substring(self.text, start, end)
+
+    def logprobs_of(self, starts, ends, Py_ssize_t lo, Py_ssize_t hi, bint split, whole=None):
+        """The scores of units ``lo .. hi - 1`` (a list of floats)."""
+        cdef const long long* s = NULL
+        cdef const long long* e = NULL
+        cdef const long long* w = NULL
+        cdef array a_s, a_e, a_w
+        if starts is not None:
+            a_s, a_e = starts, ends
+            s, e = a_s.data.as_longlongs, a_e.data.as_longlongs
+        if whole is not None:
+            a_w = whole
+            w = a_w.data.as_longlongs
+        cdef list out = PyList_New(hi - lo if hi > lo else 0)
+        cdef Py_ssize_t i, first, last = 0, t = -1
+        cdef long long bs, be
+        for i in range(lo, hi):
+            bs = self.byte_of(s[i] if s != NULL else i)
+            be = self.byte_of(e[i] if e != NULL else i + 1)
+            if t < 0:
+                t = self.token_at(bs)
+            while self.ends[t] <= bs:  # units come in text order: the token pointer only moves on
+                t += 1
+            first = last = t
+            while self.ends[last] < be:
+                last += 1
+            value = self.score_object(first, last, bs, be, split, w)
+            Py_INCREF(value)
+            PyList_SET_ITEM(out, i - lo, value)
+        return out
+
+    def units(self, starts, ends, Py_ssize_t lo, Py_ssize_t hi, bint split, whole=None):
+        """An iterator making units ``lo .. hi - 1`` one at a time."""
+        cdef UnitIterator it = UnitIterator.__new__(UnitIterator)
+        it.al = self
+        it.i, it.hi, it.split, it.t = lo, hi, split, -1
+        if starts is not None:
+            it._starts, it._ends = starts, ends
+            it.starts, it.ends = it._starts.data.as_longlongs, it._ends.data.as_longlongs
+        if whole is not None:
+            it._whole = whole
+            it.whole = it._whole.data.as_longlongs
+        return it
+
+    def unit(self, Py_ssize_t start, Py_ssize_t end, bint split, whole=None):
+        """The unit for characters ``[start, end)`` (``start < end``, checked by the caller)."""
+        cdef const long long* w = NULL
+        cdef array a_w
+        if whole is not None:
+            a_w = whole
+            w = a_w.data.as_longlongs
+        cdef long long bs = self.byte_of(start), be = self.byte_of(end)
+        cdef Py_ssize_t first = self.token_at(bs), last = first
+        while self.ends[last] < be:
+            last += 1
+        return self.make(start, end, bs, be, first, last, split, w, None)
+
+    cdef object make(self, Py_ssize_t start, Py_ssize_t end, long long bs, long long be,
+                     Py_ssize_t first, Py_ssize_t last, bint split, const long long* w,
+                     object tokens):
+        if tokens is None:
+            tokens = self.token_tuple(first, last)
+        return _make_unit(
+            self.char_text(start, end),
+            start + self.char_base,
+            end + self.char_base,
+            bs + self.byte_base,
+            be + self.byte_base,
+            tokens,
+            self.score_object(first, last, bs, be, split, w),
+        )
+
+    def word_denominators(self, starts, ends):
+        """For each token, how many of its bytes lie inside the units (split scores of words)."""
+        cdef array a_s = starts, a_e = ends
+        cdef const long long* s = a_s.data.as_longlongs
+        cdef const long long* e = a_e.data.as_longlongs
+        cdef array out = clone(_Q, self.n_tokens, True)
+        cdef long long* o = out.data.as_longlongs
+        cdef Py_ssize_t i, j, t = -1
+        cdef long long bs, be, token_start
+        for i in range(len(a_s)):
+            bs, be = self.byte_of(s[i]), self.byte_of(e[i])
+            if t < 0:
+                t = self.token_at(bs)
+            while self.ends[t] <= bs:
+                t += 1
+            j = t
+            while True:
+                token_start = self.ends[j - 1] if j else 0
+                o[j] += min(be, self.ends[j]) - max(bs, token_start)
+                if self.ends[j] >= be:
+                    break
+                j += 1
+        return out
+
+
+cdef class UnitIterator:
+    """Units made one at a time (see :meth:`Aligned.units`)."""
+
+    cdef Aligned al
+    cdef Py_ssize_t i, hi, t
+    cdef bint split
+    cdef array _starts, _ends, _whole
+    cdef const long long* starts
+    cdef const long long* ends
+    cdef const long long* whole
+    cdef Py_ssize_t single_token
+    cdef object single  # the last one-token tuple, shared by the consecutive units of a token
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef Aligned al = self.al
+        cdef Py_ssize_t i = self.i, start, end, first, last, t
+        if i >= self.hi:
+            raise StopIteration
+        self.i = i + 1
+        start = self.starts[i] if self.starts != NULL else i
+        end = self.ends[i] if self.ends != NULL else i + 1
+        cdef long long bs = al.byte_of(start), be = al.byte_of(end)
+        t = self.t
+        if t < 0:
+            t = al.token_at(bs)
+        while al.ends[t] <= bs:
+            t += 1
+        self.t = t
+        first = last = t
+        while al.ends[last] < be:
+            last += 1
+        tokens = None
+        if first == last:
+            if self.single is None or self.single_token != first:
+                self.single = al.token_tuple(first, first)
+                self.single_token = first
+            tokens = self.single
+        return al.make(start, end, bs, be, first, last, self.split, self.whole, tokens)
+
+
+def aligned(str text, token_ends, list logprobs, char_bounds, long long token_base,
+            long long byte_base, long long char_base):
+    """:class:`Aligned` over an alignment's fields, or None when a logprob is not a float.
+
+    ``char_bounds`` is a ``range`` (ASCII: one byte per character) or an ``array("q")``.
+    """
+    cdef Py_ssize_t n = len(logprobs), j
+    cdef Aligned al = Aligned.__new__(Aligned)
+    cdef array values = clone(_D, n, False)
+    for j in range(n):
+        item = <object>PyList_GET_ITEM(logprobs, j)
+        if type(item) is not float:
+            return None
+        values.data.as_doubles[j] = PyFloat_AS_DOUBLE(item)
+    if type(token_ends) is not array or (<array>token_ends).ob_descr.typecode != c'q':
+        token_ends = _make_array("q", token_ends)
+    al._ends, al._values = token_ends, values
+    al.ends, al.values = al._ends.data.as_longlongs, values.data.as_doubles
+    if isinstance(char_bounds, range):
+        al.bounds = NULL
+    else:
+        if type(char_bounds) is not array or (<array>char_bounds).ob_descr.typecode != c'q':
+            char_bounds = _make_array("q", char_bounds)
+        al._bounds = char_bounds
+        al.bounds = al._bounds.data.as_longlongs
+    al.text, al.logprobs, al.n_tokens, al.n_chars = text, logprobs, n, len(text)
+    al.token_base, al.byte_base, al.char_base = token_base, byte_base, char_base
+    return al
