@@ -179,11 +179,13 @@ class Alignment:
         None without the core, or when the alignment is not plain (invalid bytes replaced,
         tokens with no bytes, recovered bytes, logprobs that are not floats).
         """
+        core = _speedups.core
+        if core is None:  # not built, TOKBYTES_PURE, or inside _speedups.forced_pure()
+            return None
         found = self._core
         if found is None:
             found = False
-            core = _speedups.core
-            if core is not None and not (
+            if not (
                 self.invalid_spans or self.empty_tokens or self.has_unknown
             ):
                 found = core.aligned(
@@ -196,8 +198,7 @@ class Alignment:
                     self.char_base,
                 )
                 found = found if found is not None else False
-            if _speedups.core is not None:  # not cached while forced_pure() runs
-                self._core = found
+            self._core = found
         return found or None
 
     @property
