@@ -15,7 +15,7 @@ identical, floats bit for bit (``tests/test_core.py`` proves it against the pure
 * a split score is ``0.0 + lp[j] * share / whole + ...`` over the same tokens, left to right.
 """
 
-from cpython.array cimport array, clone
+from cpython.array cimport array, clone, resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
@@ -39,6 +39,8 @@ cdef extern from "Python.h":
     object PyUnicode_Substring(object, Py_ssize_t, Py_ssize_t)
     object PyUnicode_FromOrdinal(int)
     Py_UCS4 PyUnicode_READ_CHAR(object, Py_ssize_t)
+    Py_ssize_t PyUnicode_GET_LENGTH(object)
+    bint Py_UNICODE_ISSPACE(Py_UCS4)
     void PyObject_GC_UnTrack(void*)
     int PY_VERSION_HEX
 
@@ -180,6 +182,30 @@ def left_sum(values):
     return total
 
 
+def word_ranges(list pieces):
+    """``(starts, ends)`` (``array("q")``) of the pieces holding a non-whitespace character.
+
+    ``pieces`` is the text split at its word boundaries (``units.word_ranges`` does the same
+    with ``accumulate`` and ``compress``).
+    """
+    cdef Py_ssize_t n = PyList_GET_SIZE(pieces), i, k, size, offset = 0, count = 0
+    cdef array starts = clone(_Q, n, False), ends = clone(_Q, n, False)
+    cdef object piece
+    for i in range(n):
+        piece = <object>PyList_GET_ITEM(pieces, i)
+        size = PyUnicode_GET_LENGTH(piece)
+        for k in range(size):
+            if not Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, k)):
+                starts.data.as_longlongs[count] = offset
+                ends.data.as_longlongs[count] = offset + size
+                count += 1
+                break
+        offset += size
+    resize(starts, count)
+    resize(ends, count)
+    return starts, ends
+
+
 # -- units -------------------------------------------------------------------------------------
 
 
@@ -211,10 +237,19 @@ cdef extern from *:
 cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
                               long long byte_end, object tokens, object logprob):
     """A :class:`~tokbytes.records.Unit` (``replaced_bytes`` None)."""
-    cdef object f1 = PyLong_FromLongLong(start)
-    cdef object f2 = PyLong_FromLongLong(end)
-    cdef object f3 = PyLong_FromLongLong(byte_start)
-    cdef object f4 = PyLong_FromLongLong(byte_end)
+    return _unit_of(
+        text,
+        PyLong_FromLongLong(start),
+        PyLong_FromLongLong(end),
+        PyLong_FromLongLong(byte_start),
+        PyLong_FromLongLong(byte_end),
+        tokens,
+        logprob,
+    )
+
+
+cdef inline object _unit_of(object text, object f1, object f2, object f3, object f4,
+                            object tokens, object logprob):
     if not _GENERIC_ALLOC:
         return _tuple_new(Unit, (text, f1, f2, f3, f4, tokens, logprob, None))
     return tokbytes_unit8(_UNIT, text, f1, f2, f3, f4, tokens, logprob)
@@ -401,6 +436,11 @@ cdef class UnitIterator:
     cdef const long long* whole
     cdef Py_ssize_t single_token
     cdef object single  # the last one-token tuple, shared by the consecutive units of a token
+    # The previous unit's end offsets and their int objects: the next unit usually starts there
+    # (characters, graphemes), so its start fields share them instead of making new ints.
+    cdef Py_ssize_t last_end
+    cdef long long last_byte_end
+    cdef object last_end_obj, last_byte_end_obj
 
     def __iter__(self):
         return self
@@ -423,13 +463,34 @@ cdef class UnitIterator:
         first = last = t
         while al.ends[last] < be:
             last += 1
-        tokens = None
         if first == last:
             if self.single is None or self.single_token != first:
                 self.single = al.token_tuple(first, first)
                 self.single_token = first
             tokens = self.single
-        return al.make(start, end, bs, be, first, last, self.split, self.whole, tokens)
+        else:
+            tokens = al.token_tuple(first, last)
+        if self.last_end_obj is not None and start == self.last_end:
+            start_obj, byte_start_obj = self.last_end_obj, self.last_byte_end_obj
+        else:
+            start_obj = PyLong_FromLongLong(start + al.char_base)
+            byte_start_obj = PyLong_FromLongLong(bs + al.byte_base)
+        end_obj = PyLong_FromLongLong(end + al.char_base)
+        if be + al.byte_base == end + al.char_base:  # ASCII so far: one int for both
+            byte_end_obj = end_obj
+        else:
+            byte_end_obj = PyLong_FromLongLong(be + al.byte_base)
+        self.last_end, self.last_end_obj = end, end_obj
+        self.last_byte_end, self.last_byte_end_obj = be, byte_end_obj
+        return _unit_of(
+            al.char_text(start, end),
+            start_obj,
+            end_obj,
+            byte_start_obj,
+            byte_end_obj,
+            tokens,
+            al.score_object(first, last, bs, be, self.split, self.whole),
+        )
 
 
 def aligned(str text, token_ends, list logprobs, char_bounds, long long token_base,

@@ -34,6 +34,7 @@ from typing import Any, Literal, overload
 
 import regex
 
+from . import _speedups
 from .alignment import _LEAD_MASK, Alignment, left_sum
 from .errors import InputError
 from .records import Unit
@@ -125,6 +126,9 @@ def word_ranges(text: str) -> tuple[array[int], array[int]]:
     ["don't", 'stop', ',', '3.14']
     """
     pieces = _WORD_BOUNDARY.split(text)
+    core = _speedups.core
+    if core is not None:
+        return core.word_ranges(pieces)
     offsets = list(accumulate(map(len, pieces), initial=0))
     keep = [bool(p) and not p.isspace() for p in pieces]
     return array("q", compress(offsets, keep)), array("q", compress(offsets[1:], keep))
