@@ -328,3 +328,79 @@ def test_version_says_which_path_runs() -> None:
     )
     expected = "compiled core" if tokbytes.compiled else "pure Python"
     assert done.stdout.strip() == f"tokbytes {tokbytes.__version__} ({expected})"
+
+
+# -- the streaming decoder -----------------------------------------------------------------------
+
+
+def _stream_picture(
+    records: list[Any], feeds: list[int], peeks: list[bool], options: dict[str, Any]
+) -> list[Any]:
+    """Every feed's units (``record``, ``[record]`` or several records per feed, as ``feeds``
+    says), the state read between feeds (``peeks``), then close() and the problems."""
+    decoder = tokbytes.StreamDecoder(**options)
+    out: list[Any] = []
+    position = 0
+    for k, size in enumerate(feeds):
+        chunk = records[position : position + size]
+        position += size
+        if not chunk:
+            continue
+        fed = chunk[0] if size == 1 and k % 2 else chunk
+        out.append(_outcome(lambda fed=fed: [_bits(tuple(u)) for u in decoder.feed(fed)]))
+        if out[-1][0] == "error":
+            return out
+        if peeks[k % len(peeks)]:
+            out.append((decoder.text, decoder.pending, decoder.tokens_seen))
+    out.append(_outcome(lambda: [_bits(tuple(u)) for u in decoder.close()]))
+    out.append((decoder.text, decoder.pending, decoder.tokens_seen, decoder.problems))
+    return out
+
+
+@st.composite
+def _stream_inputs(draw: st.DrawFn) -> tuple[list[Any], list[int], list[bool], dict[str, Any]]:
+    payload = draw(tbst.payloads(top_logprobs=0))
+    records: list[Any] = [dict(r) for r in payload.tokens]
+    for change in draw(st.lists(st.sampled_from(sorted(_CHANGES)), max_size=2)):
+        if records:
+            records = _CHANGES[change](records, draw(st.integers(0, len(records) - 1)))
+    if records and draw(st.booleans()):  # a SentencePiece-looking or a lossy token
+        j = draw(st.integers(0, len(records) - 1))
+        data = draw(st.sampled_from([b"<0xEA>", b"<b>", "\ufffd".encode()]))
+        records.insert(j, {"token": data.decode(), "bytes": list(data), "logprob": -0.5})
+    feeds = draw(st.lists(st.integers(1, 3), min_size=len(records), max_size=len(records)))
+    options = {
+        "level": draw(st.sampled_from(LEVELS)),
+        "attribution": draw(st.sampled_from(("cover", "cover", "split"))),
+        "errors": draw(st.sampled_from(("strict", "replace"))),
+        "keep_history": draw(st.booleans()),
+    }
+    return records, feeds, draw(st.lists(st.booleans(), min_size=1, max_size=4)), options
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_stream_inputs())
+def test_stream_compiled_equals_pure_bit_for_bit(
+    given_input: tuple[list[Any], list[int], list[bool], dict[str, Any]],
+) -> None:
+    records, feeds, peeks, options = given_input
+    compiled = _stream_picture(records, feeds, peeks, options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(records, feeds, peeks, options)
+    assert compiled == pure
+
+
+@needs_core
+def test_the_stream_hands_plain_records_to_the_core() -> None:
+    decoder = tokbytes.StreamDecoder("char")
+    text = "가 a😊b"
+    data = text.encode()
+    units = []
+    for k in range(len(data)):  # one byte per token: every character split
+        units += decoder.feed({"token": "", "bytes": [data[k]], "logprob": -0.25})
+    assert decoder._feeder is not None  # armed: the compiled path took these
+    assert decoder.text == text[:-1] or decoder.text == text
+    units += decoder.close()
+    assert "".join(u.text for u in units) == text
+    assert units[0].tokens == (0, 1, 2) and units[0].logprob == ((0.0 + -0.25) + -0.25) + -0.25

@@ -41,6 +41,7 @@ cdef extern from "Python.h":
     Py_UCS4 PyUnicode_READ_CHAR(object, Py_ssize_t)
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     bint Py_UNICODE_ISSPACE(Py_UCS4)
+    object PyUnicode_DecodeUTF8(const char*, Py_ssize_t, const char*)
     void PyObject_GC_UnTrack(void*)
     int PY_VERSION_HEX
 
@@ -521,3 +522,281 @@ def aligned(str text, token_ends, list logprobs, char_bounds, long long token_ba
     al.text, al.logprobs, al.n_tokens, al.n_chars = text, logprobs, n, len(text)
     al.token_base, al.byte_base, al.char_base = token_base, byte_base, char_base
     return al
+
+
+# -- the streaming decoder's per-token character path ------------------------------------------
+
+
+cdef inline int _utf8_length(unsigned char lead) noexcept:
+    """Bytes of the character ``lead`` starts (0: not a lead byte of valid UTF-8)."""
+    if lead < 0x80:
+        return 1
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
+
+
+cdef inline bint _second_ok(unsigned char lead, unsigned char b) noexcept:
+    """The second byte after ``lead`` (no overlong forms, surrogates or code points > U+10FFFF)."""
+    if lead == 0xE0:
+        return 0xA0 <= b <= 0xBF
+    if lead == 0xED:
+        return 0x80 <= b <= 0x9F
+    if lead == 0xF0:
+        return 0x90 <= b <= 0xBF
+    if lead == 0xF4:
+        return 0x80 <= b <= 0x8F
+    return 0x80 <= b <= 0xBF
+
+
+cdef inline Py_UCS4 _code_point(const unsigned char* c, int size) noexcept:
+    if size == 1:
+        return c[0]
+    if size == 2:
+        return ((c[0] & 0x1F) << 6) | (c[1] & 0x3F)
+    if size == 3:
+        return ((c[0] & 0x0F) << 12) | ((c[1] & 0x3F) << 6) | (c[2] & 0x3F)
+    return ((c[0] & 0x07) << 18) | ((c[1] & 0x3F) << 12) | ((c[2] & 0x3F) << 6) | (c[3] & 0x3F)
+
+
+cdef class CharFeeder:
+    """``StreamDecoder("char")`` (cover scores) fed one plain record at a time, in C.
+
+    Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``):
+    the tokens holding an incomplete last character, the next token's index and byte offset, the
+    next character's index and the text emitted since the last :meth:`state`. :meth:`feed` takes
+    ``record`` or ``[record]`` where ``record`` is a dict whose ``bytes`` is a non-empty list of
+    ints 2-255 not starting with ``<`` nor holding U+FFFD, whose ``logprob`` is a float <= 1e-6,
+    and whose bytes continue valid UTF-8; it returns the units the record finishes, made as
+    ``StreamDecoder._next_chars`` makes them, or None ("not mine") without changing anything.
+    """
+
+    cdef object history
+    cdef Py_ssize_t seen, pend_first, done, reported_tokens
+    cdef long long byte_pos, char_pos, pend_byte
+    cdef list pend_parts, pend_lps
+    cdef unsigned char head[4]
+    cdef int head_len, head_need
+    cdef unsigned char* scratch
+    cdef Py_ssize_t scratch_cap
+    cdef char* text
+    cdef Py_ssize_t text_len, text_cap
+
+    def __dealloc__(self):
+        free(self.scratch)
+        free(self.text)
+
+    cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
+        if self.text_len + size > self.text_cap:
+            self.text_cap = 2 * (self.text_len + size) + 256
+            grown = <char*>realloc(self.text, self.text_cap)
+            if grown == NULL:
+                raise MemoryError()
+            self.text = grown
+        memcpy(self.text + self.text_len, data, size)
+        self.text_len += size
+        return 0
+
+    def feed(self, x):
+        cdef object record = x
+        if type(x) is list:
+            if PyList_GET_SIZE(x) != 1:
+                return None
+            record = <object>PyList_GET_ITEM(x, 0)
+        if type(record) is not dict:
+            return None
+        cdef PyObject* found = PyDict_GetItem(record, "logprob")
+        if found == NULL or type(<object>found) is not float:
+            return None
+        cdef object logprob = <object>found
+        cdef double lp_value = PyFloat_AS_DOUBLE(logprob)
+        if not lp_value <= LOGPROB_TOLERANCE:  # NaN too
+            return None
+        found = PyDict_GetItem(record, "bytes")
+        if found == NULL or type(<object>found) is not list:
+            return None
+        cdef object raw = <object>found
+        cdef Py_ssize_t m = PyList_GET_SIZE(raw), k
+        if m == 0:
+            return None
+        if m > self.scratch_cap:
+            grown = <unsigned char*>realloc(self.scratch, 2 * m)
+            if grown == NULL:
+                raise MemoryError()
+            self.scratch, self.scratch_cap = grown, 2 * m
+        cdef unsigned char* data = self.scratch
+        cdef long v
+        cdef PyObject* item
+        for k in range(m):
+            item = PyList_GET_ITEM(raw, k)
+            if type(<object>item) is not int:
+                return None
+            v = PyLong_AsLong(<object>item)
+            if v < 2 or v > 255:  # NUL and SOH: the Python path says what they are
+                return None
+            data[k] = <unsigned char>v
+        if data[0] == 60:  # "<": maybe a SentencePiece <0xNN> piece
+            return None
+        for k in range(m - 2):
+            if data[k] == 0xEF and data[k + 1] == 0xBF and data[k + 2] == 0xBD:  # U+FFFD
+                return None
+
+        # Pass 1: the bytes must continue valid UTF-8; count the characters they complete, and
+        # find the state after them (the bytes of an incomplete last character).
+        cdef unsigned char h[4]
+        cdef int hl = self.head_len, hn = self.head_need, need
+        cdef Py_ssize_t n_chars = 0, open_at = -1
+        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        cdef unsigned char b
+        for k in range(m):
+            b = data[k]
+            if hl == 0:
+                if b < 0x80:
+                    n_chars += 1
+                    continue
+                need = _utf8_length(b)
+                if need == 0:
+                    return None
+                h[0], hl, hn, open_at = b, 1, need, k
+            else:
+                if not (_second_ok(h[0], b) if hl == 1 else 0x80 <= b <= 0xBF):
+                    return None
+                h[hl] = b
+                hl += 1
+                if hl == hn:
+                    n_chars += 1
+                    hl = 0
+        cdef unsigned char after[4]
+        after[0], after[1], after[2], after[3] = h[0], h[1], h[2], h[3]
+        cdef int after_len = hl, after_need = hn
+
+        # Pass 2: the units, as StreamDecoder._next_chars makes them.
+        cdef Py_ssize_t j = self.seen, i = 0, t
+        cdef list units = PyList_New(n_chars)
+        cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value
+        cdef object start_obj = PyLong_FromLongLong(self.char_pos), byte_start_obj = None
+        cdef long long ch = self.char_pos, pos = self.byte_pos, end_byte
+        cdef double total
+        cdef int size
+        cdef Py_UCS4 code
+        cdef bint was_pending = self.head_len > 0
+        hl, hn = self.head_len, self.head_need
+        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        k = 0
+        while i < n_chars:
+            if hl:  # the pending character: its tokens are the window's and this one
+                while hl < hn:
+                    h[hl] = data[k]
+                    hl += 1
+                    k += 1
+                size, hl = hn, 0
+                tokens = PyTuple_New(j - self.pend_first + 1)
+                for t in range(self.pend_first, j + 1):
+                    value = PyLong_FromSsize_t(t)
+                    Py_INCREF(value)
+                    PyTuple_SET_ITEM(tokens, t - self.pend_first, value)
+                total = 0.0  # the summation rule: left to right in token order, from 0.0
+                for t in range(PyList_GET_SIZE(self.pend_lps)):
+                    total += PyFloat_AS_DOUBLE(<object>PyList_GET_ITEM(self.pend_lps, t))
+                total += lp_value
+                score = PyFloat_FromDouble(total)
+                byte_start_obj = PyLong_FromLongLong(self.pend_byte + self.done)
+                self._append_text(h, size)
+                code = _code_point(h, size)
+            else:
+                size = _utf8_length(data[k])
+                if single is None:
+                    single = PyTuple_New(1)
+                    value = PyLong_FromSsize_t(j)
+                    Py_INCREF(value)
+                    PyTuple_SET_ITEM(single, 0, value)
+                tokens, score = single, logprob
+                code = _code_point(data + k, size)
+                self._append_text(data + k, size)
+                if byte_start_obj is None:
+                    byte_start_obj = PyLong_FromLongLong(pos + k)
+                k += size
+            end_byte = pos + k
+            end_obj = PyLong_FromLongLong(ch + 1)
+            byte_end_obj = end_obj if end_byte == ch + 1 else PyLong_FromLongLong(end_byte)
+            unit = _unit_of(
+                PyUnicode_FromOrdinal(code), start_obj, end_obj, byte_start_obj, byte_end_obj,
+                tokens, score
+            )
+            Py_INCREF(unit)
+            PyList_SET_ITEM(units, i, unit)
+            i += 1
+            ch += 1
+            start_obj, byte_start_obj = end_obj, byte_end_obj
+
+        # The new state, as _next_chars leaves the decoder's fields.
+        if n_chars or not was_pending:
+            self.reported_tokens = j + 1
+        if after_len and open_at >= 0:  # this token starts an incomplete last character
+            self.pend_parts = [PyBytes_FromStringAndSize(<char*>data, m)]
+            self.pend_lps = [logprob]
+            self.pend_first, self.pend_byte, self.done = j, pos, open_at
+        elif after_len:  # only continuation bytes of the pending character
+            self.pend_parts.append(PyBytes_FromStringAndSize(<char*>data, m))
+            self.pend_lps.append(logprob)
+        elif was_pending or self.pend_parts:
+            self.pend_parts, self.pend_lps = [], []
+        self.head[0], self.head[1], self.head[2], self.head[3] = after[0], after[1], after[2], after[3]
+        self.head_len, self.head_need = after_len, after_need
+        self.seen = j + 1
+        self.byte_pos = pos + m
+        self.char_pos = ch
+        if self.history is not None:
+            self.history.append(record)
+        return units
+
+    def state(self):
+        """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
+        text)``: the decoder's fields as ``_next_chars`` would have left them, and the text
+        emitted since the last call (handed over once)."""
+        text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
+        self.text_len = 0
+        if self.head_len:
+            return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
+                    self.done, self.char_pos, self.seen, self.reported_tokens, text)
+        return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
+                self.reported_tokens, text)
+
+
+def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
+                Py_ssize_t done, long long char_base, Py_ssize_t seen,
+                Py_ssize_t reported_tokens, history):
+    """A :class:`CharFeeder` taking over a ``StreamDecoder``'s window (its fields as
+    ``_next_chars`` leaves them), or None when the window is not one incomplete character."""
+    cdef CharFeeder feeder = CharFeeder.__new__(CharFeeder)
+    cdef bytes pending
+    cdef Py_ssize_t k
+    feeder.history = history
+    feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
+    feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
+    if not parts:
+        if token_base != seen:
+            return None
+        feeder.byte_pos = byte_base
+        return feeder
+    if token_base + len(parts) != seen or len(parts) != len(logprobs):
+        return None
+    for item in logprobs:
+        if type(item) is not float:
+            return None
+    pending = b"".join(parts)[done:]
+    if not 0 < len(pending) < 4 or _utf8_length(pending[0]) <= len(pending):
+        return None
+    for k in range(1, len(pending)):
+        if not (_second_ok(pending[0], pending[k]) if k == 1 else 0x80 <= pending[k] <= 0xBF):
+            return None
+    for k in range(len(pending)):
+        feeder.head[k] = pending[k]
+    feeder.head_len, feeder.head_need = len(pending), _utf8_length(pending[0])
+    feeder.pend_first, feeder.pend_byte, feeder.done = token_base, byte_base, done
+    feeder.byte_pos = byte_base + sum(map(len, parts))
+    return feeder

@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 import regex
 
+from . import _speedups
 from .alignment import (
     LOGPROB_TOLERANCE,
     Alignment,
@@ -142,6 +143,7 @@ class StreamDecoder:
         "_done",
         "_empty",
         "_errors",
+        "_feeder",
         "_format",
         "_history",
         "_holding",
@@ -208,6 +210,7 @@ class StreamDecoder:
 
     def reset(self) -> None:
         """Forget everything fed: start a new stream (keeps the options)."""
+        self._feeder: Any = None  # the compiled per-token path, while armed (see _arm)
         #: Window: bytes and logprobs of the tokens from the one holding the frontier byte on.
         self._parts: list[bytes] = []
         self._logprobs: list[float] = []
@@ -258,6 +261,11 @@ class StreamDecoder:
                 "feed() after close(): this StreamDecoder is closed; call reset() to decode "
                 "another stream"
             )
+        if self._feeder is not None:  # the compiled per-token path (see _arm)
+            found = self._feeder.feed(x)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+            self._disarm()
         if type(x) is dict and "logprob" in x:  # one OpenAI-style record: the common case
             raw, logprob = x.get("bytes"), x["logprob"]
             # Plain values only (bytes() rejects non-ints and values outside 0-255, and True and
@@ -277,6 +285,7 @@ class StreamDecoder:
                     if self._char_cover:
                         units = self._next_chars(data, logprob)
                         if units is not None:
+                            self._arm()
                             return units
                     self._parts.append(data)
                     self._logprobs.append(logprob)
@@ -291,7 +300,10 @@ class StreamDecoder:
             self._history.extend(records)
         self._seen += len(parts)
         self._inferred.extend(problems)
-        return self._ingest(parts, logprobs)
+        units = self._ingest(parts, logprobs)
+        if self._char_cover and self._plain and not self._holding:
+            self._arm()  # feed([record]) and chunks: the compiled path takes the next ones
+        return units
 
     def close(self, text: str | None = None) -> list[Unit]:
         """Flush: the units still pending, with ``errors`` applied to a cut-off last character.
@@ -307,6 +319,7 @@ class StreamDecoder:
         does with ``text=``; any stream is checked against it: a difference raises
         :class:`~tokbytes.DecodeError` (strict) or adds a ``"text_mismatch"`` problem.
         """
+        self._disarm()
         if self._closed:
             return []
         self._closed = True
@@ -582,6 +595,45 @@ class StreamDecoder:
             self._byte_base = data_start + len(data)
             self._done = 0
         return units
+
+    def _arm(self) -> None:
+        """Hand the window to the compiled core's ``CharFeeder`` (characters, cover scores): it
+        takes the records :meth:`_next_chars` takes, with the same results, in C, and declines
+        the first one that is not plain (:meth:`_disarm` then gives the window back)."""
+        core = _speedups.core
+        if core is not None:
+            self._feeder = core.char_feeder(
+                self._parts,
+                self._logprobs,
+                self._token_base,
+                self._byte_base,
+                self._done,
+                self._char_base,
+                self._seen,
+                self._reported_tokens,
+                self._history,
+            )
+
+    def _flush(self) -> None:
+        """Bring the fields up to date from the armed ``CharFeeder`` (which keeps the window)."""
+        if self._feeder is not None:
+            (
+                self._parts,
+                self._logprobs,
+                self._token_base,
+                self._byte_base,
+                self._done,
+                self._char_base,
+                self._seen,
+                self._reported_tokens,
+                text,
+            ) = self._feeder.state()
+            if text:
+                self._keep_text(text)
+
+    def _disarm(self) -> None:
+        self._flush()
+        self._feeder = None
 
     def _char_units(
         self,
@@ -869,6 +921,7 @@ class StreamDecoder:
         For words this includes the whitespace between emitted words. The emitted text is kept
         (pieces joined on first access); token records are not.
         """
+        self._flush()
         if self._recent:
             self._text.append("".join(self._recent))
             self._recent.clear()
@@ -879,6 +932,7 @@ class StreamDecoder:
     @property
     def pending(self) -> bytes:
         """The bytes received but not yet in an emitted unit (held back for lookahead)."""
+        self._flush()
         return b"".join(self._parts)[self._done :]
 
     @property
@@ -889,6 +943,7 @@ class StreamDecoder:
     @property
     def tokens_seen(self) -> int:
         """How many token records have been fed."""
+        self._flush()
         return self._seen
 
     @property
