@@ -29,15 +29,26 @@ import json
 import math
 import re
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple, Protocol
 
 from .alignment import Alignment, left_sum
 from .errors import InputError
-from .records import Alternative
+from .records import Alternative, Token
 from .units import Attribution, build_units, span_unit
 
-if TYPE_CHECKING:
-    from .decoded import Decoded
+
+class Decoded(Protocol):
+    """What this module reads of a :class:`tokbytes.Decoded`. A protocol, not an import:
+    ``decoded.py`` imports this module, and imports point one way."""
+
+    @property
+    def alignment(self) -> Alignment: ...
+    @property
+    def attribution(self) -> Attribution: ...
+    @property
+    def tokens(self) -> Sequence[Token]: ...
+
 
 __all__ = [
     "FieldAlternative",
