@@ -563,31 +563,49 @@ cdef inline Py_UCS4 _code_point(const unsigned char* c, int size) noexcept:
     return ((c[0] & 0x07) << 18) | ((c[1] & 0x3F) << 12) | ((c[2] & 0x3F) << 6) | (c[3] & 0x3F)
 
 
-cdef class CharFeeder:
-    """``StreamDecoder("char")`` (cover scores) fed one plain record at a time, in C.
+cdef struct CharInfo:
+    Py_UCS4 code
+    int size
+    long long byte_start, byte_end  # global byte offsets
+    Py_ssize_t first, last  # global indices of the tokens holding its first and last byte
+    unsigned char data[4]
 
-    Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``):
-    the tokens holding an incomplete last character, the next token's index and byte offset, the
-    next character's index and the text emitted since the last :meth:`state`. :meth:`feed` takes
-    ``record`` or ``[record]`` where ``record`` is a dict whose ``bytes`` is a non-empty list of
-    ints 2-255 not starting with ``<`` nor holding U+FFFD, whose ``logprob`` is a float <= 1e-6,
-    and whose bytes continue valid UTF-8; it returns the units the record finishes, made as
-    ``StreamDecoder._next_chars`` makes them, or None ("not mine") without changing anything.
+
+cdef class CharFeeder:
+    """``StreamDecoder`` characters or graphemes (cover scores) fed one plain record at a time.
+
+    Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
+    :meth:`feed` takes ``record`` or ``[record]`` where ``record`` is a dict whose ``bytes`` is a
+    non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD, whose ``logprob`` is
+    a float <= 1e-6, whose bytes continue valid UTF-8, and, for graphemes, whose characters are
+    below U+0300 and not CR (a grapheme is then one character: see ``units.grapheme_bounds``).
+    It returns the units the record finishes, made as ``StreamDecoder._next_chars`` (characters)
+    and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
+    ("not mine") without changing anything.
+
+    The window: the tokens from the one holding the frontier byte (the held character's first
+    byte, else the incomplete last character's) on, as ``pend_parts``/``pend_lps`` from token
+    ``pend_first`` at global byte ``pend_byte``.
     """
 
     cdef object history
-    cdef Py_ssize_t seen, pend_first, done, reported_tokens
-    cdef long long byte_pos, char_pos, pend_byte
+    cdef bint graphemes
+    cdef Py_ssize_t seen, pend_first, reported_tokens, inc_first
+    cdef long long byte_pos, char_pos, pend_byte, inc_byte
     cdef list pend_parts, pend_lps
     cdef unsigned char head[4]
     cdef int head_len, head_need
+    cdef bint has_held
+    cdef CharInfo held
     cdef unsigned char* scratch
+    cdef CharInfo* infos
     cdef Py_ssize_t scratch_cap
     cdef char* text
     cdef Py_ssize_t text_len, text_cap
 
     def __dealloc__(self):
         free(self.scratch)
+        free(self.infos)
         free(self.text)
 
     cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
@@ -600,6 +618,9 @@ cdef class CharFeeder:
         memcpy(self.text + self.text_len, data, size)
         self.text_len += size
         return 0
+
+    cdef object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
+        return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
 
     def feed(self, x):
         cdef object record = x
@@ -627,7 +648,11 @@ cdef class CharFeeder:
             grown = <unsigned char*>realloc(self.scratch, 2 * m)
             if grown == NULL:
                 raise MemoryError()
-            self.scratch, self.scratch_cap = grown, 2 * m
+            self.scratch = grown
+            grown_infos = <CharInfo*>realloc(self.infos, (2 * m + 1) * sizeof(CharInfo))
+            if grown_infos == NULL:
+                raise MemoryError()
+            self.infos, self.scratch_cap = grown_infos, 2 * m
         cdef unsigned char* data = self.scratch
         cdef long v
         cdef PyObject* item
@@ -645,108 +670,129 @@ cdef class CharFeeder:
             if data[k] == 0xEF and data[k + 1] == 0xBF and data[k + 2] == 0xBD:  # U+FFFD
                 return None
 
-        # Pass 1: the bytes must continue valid UTF-8; count the characters they complete, and
-        # find the state after them (the bytes of an incomplete last character).
+        # Pass 1 (changes nothing): the characters the bytes complete, in order after the held
+        # one; the bytes must continue valid UTF-8.
+        cdef Py_ssize_t j = self.seen, count = 0, completed = 0
+        cdef long long pos = self.byte_pos, inc_byte = self.inc_byte
+        cdef Py_ssize_t inc_first = self.inc_first
         cdef unsigned char h[4]
-        cdef int hl = self.head_len, hn = self.head_need, need
-        cdef Py_ssize_t n_chars = 0, open_at = -1
-        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        cdef int hl = self.head_len, hn = self.head_need, need, q
         cdef unsigned char b
+        cdef CharInfo* info
+        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        cdef CharInfo* infos = self.infos
+        if self.has_held:
+            infos[0] = self.held
+            count = 1
         for k in range(m):
             b = data[k]
             if hl == 0:
-                if b < 0x80:
-                    n_chars += 1
-                    continue
                 need = _utf8_length(b)
                 if need == 0:
                     return None
-                h[0], hl, hn, open_at = b, 1, need, k
+                h[0], hl, hn, inc_first, inc_byte = b, 1, need, j, pos + k
             else:
                 if not (_second_ok(h[0], b) if hl == 1 else 0x80 <= b <= 0xBF):
                     return None
                 h[hl] = b
                 hl += 1
-                if hl == hn:
-                    n_chars += 1
-                    hl = 0
-        cdef unsigned char after[4]
-        after[0], after[1], after[2], after[3] = h[0], h[1], h[2], h[3]
-        cdef int after_len = hl, after_need = hn
+            if hl == hn:
+                info = &infos[count]
+                info.size = hn
+                for q in range(hn):
+                    info.data[q] = h[q]
+                info.code = _code_point(h, hn)
+                if self.graphemes and (info.code >= 0x300 or info.code == 13):
+                    return None  # clusters of several characters may form: the Python path
+                info.byte_start, info.byte_end = inc_byte, pos + k + 1
+                info.first, info.last = inc_first, j
+                count += 1
+                completed += 1
+                hl = 0
 
-        # Pass 2: the units, as StreamDecoder._next_chars makes them.
-        cdef Py_ssize_t j = self.seen, i = 0, t
-        cdef list units = PyList_New(n_chars)
+        # Pass 2: the units (all characters but a held last one, for graphemes).
+        cdef bint was_pending = self.head_len > 0
+        cdef Py_ssize_t emit = count - 1 if self.graphemes and count else count, i, t
+        cdef list units = PyList_New(emit)
         cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value
         cdef object start_obj = PyLong_FromLongLong(self.char_pos), byte_start_obj = None
-        cdef long long ch = self.char_pos, pos = self.byte_pos, end_byte
+        cdef long long ch = self.char_pos
         cdef double total
-        cdef int size
-        cdef Py_UCS4 code
-        cdef bint was_pending = self.head_len > 0
-        hl, hn = self.head_len, self.head_need
-        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
-        k = 0
-        while i < n_chars:
-            if hl:  # the pending character: its tokens are the window's and this one
-                while hl < hn:
-                    h[hl] = data[k]
-                    hl += 1
-                    k += 1
-                size, hl = hn, 0
-                tokens = PyTuple_New(j - self.pend_first + 1)
-                for t in range(self.pend_first, j + 1):
-                    value = PyLong_FromSsize_t(t)
-                    Py_INCREF(value)
-                    PyTuple_SET_ITEM(tokens, t - self.pend_first, value)
-                total = 0.0  # the summation rule: left to right in token order, from 0.0
-                for t in range(PyList_GET_SIZE(self.pend_lps)):
-                    total += PyFloat_AS_DOUBLE(<object>PyList_GET_ITEM(self.pend_lps, t))
-                total += lp_value
-                score = PyFloat_FromDouble(total)
-                byte_start_obj = PyLong_FromLongLong(self.pend_byte + self.done)
-                self._append_text(h, size)
-                code = _code_point(h, size)
-            else:
-                size = _utf8_length(data[k])
+        for i in range(emit):
+            info = &infos[i]
+            if info.first == info.last == j:
                 if single is None:
                     single = PyTuple_New(1)
                     value = PyLong_FromSsize_t(j)
                     Py_INCREF(value)
                     PyTuple_SET_ITEM(single, 0, value)
                 tokens, score = single, logprob
-                code = _code_point(data + k, size)
-                self._append_text(data + k, size)
-                if byte_start_obj is None:
-                    byte_start_obj = PyLong_FromLongLong(pos + k)
-                k += size
-            end_byte = pos + k
+            else:
+                tokens = PyTuple_New(info.last - info.first + 1)
+                for t in range(info.first, info.last + 1):
+                    value = PyLong_FromSsize_t(t)
+                    Py_INCREF(value)
+                    PyTuple_SET_ITEM(tokens, t - info.first, value)
+                if info.first == info.last:
+                    score = self._lp(info.first, j, logprob)
+                else:
+                    total = 0.0  # the summation rule: left to right in token order, from 0.0
+                    for t in range(info.first, info.last + 1):
+                        total += PyFloat_AS_DOUBLE(self._lp(t, j, logprob))
+                    score = PyFloat_FromDouble(total)
+            if byte_start_obj is None:
+                byte_start_obj = PyLong_FromLongLong(info.byte_start)
             end_obj = PyLong_FromLongLong(ch + 1)
-            byte_end_obj = end_obj if end_byte == ch + 1 else PyLong_FromLongLong(end_byte)
+            if info.byte_end == ch + 1:
+                byte_end_obj = end_obj
+            else:
+                byte_end_obj = PyLong_FromLongLong(info.byte_end)
+            self._append_text(info.data, info.size)
             unit = _unit_of(
-                PyUnicode_FromOrdinal(code), start_obj, end_obj, byte_start_obj, byte_end_obj,
-                tokens, score
+                PyUnicode_FromOrdinal(info.code), start_obj, end_obj, byte_start_obj,
+                byte_end_obj, tokens, score
             )
             Py_INCREF(unit)
             PyList_SET_ITEM(units, i, unit)
-            i += 1
             ch += 1
             start_obj, byte_start_obj = end_obj, byte_end_obj
 
-        # The new state, as _next_chars leaves the decoder's fields.
-        if n_chars or not was_pending:
+        # The new state, as the Python path leaves the decoder's fields.
+        if self.graphemes:
+            if emit:
+                self.reported_tokens = j + 1
+        elif completed or not was_pending:
             self.reported_tokens = j + 1
-        if after_len and open_at >= 0:  # this token starts an incomplete last character
-            self.pend_parts = [PyBytes_FromStringAndSize(<char*>data, m)]
-            self.pend_lps = [logprob]
-            self.pend_first, self.pend_byte, self.done = j, pos, open_at
-        elif after_len:  # only continuation bytes of the pending character
-            self.pend_parts.append(PyBytes_FromStringAndSize(<char*>data, m))
-            self.pend_lps.append(logprob)
-        elif was_pending or self.pend_parts:
+        self.has_held = self.graphemes and count > 0
+        if self.has_held:
+            self.held = infos[count - 1]
+        cdef long long frontier = -1, token_start
+        if self.has_held:
+            frontier = self.held.byte_start
+        elif hl:
+            frontier = inc_byte
+        cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
+        cdef Py_ssize_t f
+        if frontier < 0:
             self.pend_parts, self.pend_lps = [], []
-        self.head[0], self.head[1], self.head[2], self.head[3] = after[0], after[1], after[2], after[3]
-        self.head_len, self.head_need = after_len, after_need
+        elif frontier >= pos:  # the frontier is in this token: it opens the window alone
+            self.pend_parts, self.pend_lps = [part], [logprob]
+            self.pend_first, self.pend_byte = j, pos
+        else:  # drop the window tokens wholly before the frontier, add this one
+            token_start = self.pend_byte
+            f = 0
+            while token_start + len(<bytes>self.pend_parts[f]) <= frontier:
+                token_start += len(<bytes>self.pend_parts[f])
+                f += 1
+            self.pend_parts = self.pend_parts[f:]
+            self.pend_lps = self.pend_lps[f:]
+            self.pend_parts.append(part)
+            self.pend_lps.append(logprob)
+            self.pend_first += f
+            self.pend_byte = token_start
+        self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
+        self.head_len, self.head_need = hl, hn
+        self.inc_first, self.inc_byte = inc_first, inc_byte
         self.seen = j + 1
         self.byte_pos = pos + m
         self.char_pos = ch
@@ -756,28 +802,38 @@ cdef class CharFeeder:
 
     def state(self):
         """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
-        text)``: the decoder's fields as ``_next_chars`` would have left them, and the text
+        text)``: the decoder's fields as the Python path would have left them, and the text
         emitted since the last call (handed over once)."""
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
-        if self.head_len:
+        cdef long long frontier = self.held.byte_start if self.has_held else self.inc_byte
+        if self.has_held or self.head_len:
             return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
-                    self.done, self.char_pos, self.seen, self.reported_tokens, text)
+                    frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
+                    text)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
                 self.reported_tokens, text)
 
 
 def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
                 Py_ssize_t done, long long char_base, Py_ssize_t seen,
-                Py_ssize_t reported_tokens, history):
-    """A :class:`CharFeeder` taking over a ``StreamDecoder``'s window (its fields as
-    ``_next_chars`` leaves them), or None when the window is not one incomplete character."""
+                Py_ssize_t reported_tokens, history, bint graphemes=False):
+    """A :class:`CharFeeder` taking over a ``StreamDecoder``'s window (its fields as the Python
+    path leaves them), or None when the window is not what the feeder keeps: an incomplete last
+    character, after (graphemes) one held character below U+0300, not CR."""
     cdef CharFeeder feeder = CharFeeder.__new__(CharFeeder)
     cdef bytes pending
-    cdef Py_ssize_t k
-    feeder.history = history
+    cdef Py_ssize_t k, token, size, offset
+    cdef long long start
+    cdef int need
+    feeder.history, feeder.graphemes = history, graphemes
     feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
     feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
+    feeder.scratch_cap = 64
+    feeder.scratch = <unsigned char*>malloc(64)
+    feeder.infos = <CharInfo*>malloc(65 * sizeof(CharInfo))
+    if feeder.scratch == NULL or feeder.infos == NULL:
+        raise MemoryError()
     if not parts:
         if token_base != seen:
             return None
@@ -788,15 +844,52 @@ def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
     for item in logprobs:
         if type(item) is not float:
             return None
+    for item in parts:
+        if type(item) is not bytes or not item:
+            return None
+    feeder.pend_first, feeder.pend_byte = token_base, byte_base
+    feeder.byte_pos = byte_base + sum(map(len, parts))
     pending = b"".join(parts)[done:]
-    if not 0 < len(pending) < 4 or _utf8_length(pending[0]) <= len(pending):
+    offset = done  # window offset of the character read next
+    if not pending:
+        return None
+
+    def token_of(Py_ssize_t window_offset):  # global index of the window token holding it
+        cdef Py_ssize_t t = 0, end = len(parts[0])
+        while end <= window_offset:
+            t += 1
+            end += len(parts[t])
+        return token_base + t
+
+    need = _utf8_length(pending[0])
+    if need == 0:
+        return None
+    if graphemes and need <= len(pending):  # a held character first
+        for k in range(1, need):
+            if not (_second_ok(pending[0], pending[k]) if k == 1 else 0x80 <= pending[k] <= 0xBF):
+                return None
+        feeder.held.size = need
+        for k in range(need):
+            feeder.held.data[k] = pending[k]
+        feeder.held.code = _code_point(feeder.held.data, need)
+        if feeder.held.code >= 0x300 or feeder.held.code == 13:
+            return None
+        feeder.held.byte_start = byte_base + done
+        feeder.held.byte_end = byte_base + done + need
+        feeder.held.first, feeder.held.last = token_of(done), token_of(done + need - 1)
+        feeder.has_held = True
+        pending = pending[need:]
+        offset += need
+        if not pending:
+            return feeder
+        need = _utf8_length(pending[0])
+    if need <= len(pending) or need == 0:  # more than the feeder keeps
         return None
     for k in range(1, len(pending)):
         if not (_second_ok(pending[0], pending[k]) if k == 1 else 0x80 <= pending[k] <= 0xBF):
             return None
     for k in range(len(pending)):
         feeder.head[k] = pending[k]
-    feeder.head_len, feeder.head_need = len(pending), _utf8_length(pending[0])
-    feeder.pend_first, feeder.pend_byte, feeder.done = token_base, byte_base, done
-    feeder.byte_pos = byte_base + sum(map(len, parts))
+    feeder.head_len, feeder.head_need = len(pending), need
+    feeder.inc_first, feeder.inc_byte = token_of(offset), byte_base + offset
     return feeder

@@ -289,7 +289,9 @@ class StreamDecoder:
                             return units
                     self._parts.append(data)
                     self._logprobs.append(logprob)
-                    return self._advance(final=False)
+                    units = self._advance(final=False)
+                    self._arm()
+                    return units
         records, text = self._records_of(x)
         if text:
             self._reported.append(text)
@@ -301,7 +303,7 @@ class StreamDecoder:
         self._seen += len(parts)
         self._inferred.extend(problems)
         units = self._ingest(parts, logprobs)
-        if self._char_cover and self._plain and not self._holding:
+        if self._plain and not self._holding:
             self._arm()  # feed([record]) and chunks: the compiled path takes the next ones
         return units
 
@@ -597,10 +599,16 @@ class StreamDecoder:
         return units
 
     def _arm(self) -> None:
-        """Hand the window to the compiled core's ``CharFeeder`` (characters, cover scores): it
-        takes the records :meth:`_next_chars` takes, with the same results, in C, and declines
-        the first one that is not plain (:meth:`_disarm` then gives the window back)."""
+        """Hand the window to the compiled core's ``CharFeeder`` (characters, and graphemes of
+        characters below U+0300; cover scores): it takes the plain records :meth:`feed` takes,
+        with the same results, in C, and declines the first one that is not plain
+        (:meth:`_disarm` then gives the window back)."""
         core = _speedups.core
+        if core is None or self._attribution != "cover" or self._level == "word":
+            return
+        graphemes = self._level == "grapheme"
+        if graphemes and self._parts and not self._parts[-1].isascii():
+            return  # most likely a script whose graphemes the feeder does not take
         if core is not None:
             self._feeder = core.char_feeder(
                 self._parts,
@@ -612,6 +620,7 @@ class StreamDecoder:
                 self._seen,
                 self._reported_tokens,
                 self._history,
+                graphemes,
             )
 
     def _flush(self) -> None:
