@@ -409,15 +409,18 @@ def test_the_stream_hands_plain_records_to_the_core() -> None:
 @needs_core
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
-    tbst.payloads(st.text(alphabet="ab .,\n\té\u00a0ß€가\r\u0301", max_size=40), top_logprobs=0),
+    tbst.payloads(
+        st.text(alphabet="ab .,\n\té\u00a0ß€가中\r\u0301\u1100\u1161\u200d🇰", max_size=40),
+        top_logprobs=0,
+    ),
     st.sampled_from(LEVELS[:2]),
     st.lists(st.integers(1, 2), min_size=40, max_size=40),
 )
 def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
     payload: tbst.Payload, level: str, feeds: list[int]
 ) -> None:
-    """Mostly the compiled path (Latin text: graphemes of one character), with the characters
-    that hand the window back (combining marks, CR, Hangul) mixed in."""
+    """Mostly the compiled path (graphemes of one character), with the characters that hand
+    the window back (combining marks, CR, Hangul jamo, ZWJ, regional indicators) mixed in."""
     options = {"level": level}
     compiled = _stream_picture(payload.tokens, feeds, [False, True], options)
     with _speedups.forced_pure():

@@ -45,3 +45,25 @@ def aligned(
     byte_base: int,
     char_base: int,
 ) -> Aligned | None: ...
+
+def set_joining(table: bytes) -> None: ...
+def has_joining() -> bool: ...
+
+class CharFeeder:
+    def feed(self, x: Any) -> list[Unit] | None: ...
+    def state(
+        self,
+    ) -> tuple[list[bytes], list[float], int, int, int, int, int, int, str]: ...
+
+def char_feeder(
+    parts: list[bytes],
+    logprobs: list[float],
+    token_base: int,
+    byte_base: int,
+    done: int,
+    char_base: int,
+    seen: int,
+    reported_tokens: int,
+    history: list[Any] | None,
+    graphemes: bool = False,
+) -> CharFeeder | None: ...

@@ -563,6 +563,32 @@ cdef inline Py_UCS4 _code_point(const unsigned char* c, int size) noexcept:
     return ((c[0] & 0x07) << 18) | ((c[1] & 0x3F) << 12) | ((c[2] & 0x3F) << 6) | (c[3] & 0x3F)
 
 
+# One byte per code point: 1 where a grapheme break next to it may be suppressed (units._JOINING:
+# CR, Extend, ZWJ, SpacingMark, Prepend, regional indicators, Hangul jamo), set once by
+# set_joining(); until then every character from U+0300 on counts as joining.
+cdef bytes _joining_table = None
+cdef const unsigned char* _joining = NULL
+
+
+def set_joining(bytes table):
+    """Install the joining table (``units.joining_flags()``, 0x110000 bytes)."""
+    global _joining_table, _joining
+    if len(table) != 0x110000:
+        raise ValueError("the joining table has one byte per code point")
+    _joining_table = table
+    _joining = <const unsigned char*>PyBytes_AS_STRING(table)
+
+
+def has_joining():
+    return _joining != NULL
+
+
+cdef inline bint _may_join(Py_UCS4 code) noexcept:
+    if code < 0x300:
+        return code == 13
+    return _joining == NULL or _joining[code] != 0
+
+
 cdef struct CharInfo:
     Py_UCS4 code
     int size
@@ -577,8 +603,9 @@ cdef class CharFeeder:
     Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
     :meth:`feed` takes ``record`` or ``[record]`` where ``record`` is a dict whose ``bytes`` is a
     non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD, whose ``logprob`` is
-    a float <= 1e-6, whose bytes continue valid UTF-8, and, for graphemes, whose characters are
-    below U+0300 and not CR (a grapheme is then one character: see ``units.grapheme_bounds``).
+    a float <= 1e-6, whose bytes continue valid UTF-8, and, for graphemes, whose characters
+    cannot join a neighbour (not in ``units._JOINING``: a grapheme is then one character, see
+    ``units.grapheme_bounds``).
     It returns the units the record finishes, made as ``StreamDecoder._next_chars`` (characters)
     and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
     ("not mine") without changing anything.
@@ -702,7 +729,7 @@ cdef class CharFeeder:
                 for q in range(hn):
                     info.data[q] = h[q]
                 info.code = _code_point(h, hn)
-                if self.graphemes and (info.code >= 0x300 or info.code == 13):
+                if self.graphemes and _may_join(info.code):
                     return None  # clusters of several characters may form: the Python path
                 info.byte_start, info.byte_end = inc_byte, pos + k + 1
                 info.first, info.last = inc_first, j
@@ -820,7 +847,7 @@ def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
                 Py_ssize_t reported_tokens, history, bint graphemes=False):
     """A :class:`CharFeeder` taking over a ``StreamDecoder``'s window (its fields as the Python
     path leaves them), or None when the window is not what the feeder keeps: an incomplete last
-    character, after (graphemes) one held character below U+0300, not CR."""
+    character, after (graphemes) one held character that cannot join a neighbour."""
     cdef CharFeeder feeder = CharFeeder.__new__(CharFeeder)
     cdef bytes pending
     cdef Py_ssize_t k, token, size, offset
@@ -872,7 +899,7 @@ def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
         for k in range(need):
             feeder.held.data[k] = pending[k]
         feeder.held.code = _code_point(feeder.held.data, need)
-        if feeder.held.code >= 0x300 or feeder.held.code == 13:
+        if _may_join(feeder.held.code):
             return None
         feeder.held.byte_start = byte_base + done
         feeder.held.byte_end = byte_base + done + need

@@ -78,6 +78,7 @@ from .units import (
     Level,
     build_units,
     grapheme_bounds,
+    joining_flags,
     word_denominators,
 )
 from .units import _split_scores as _split_scores  # split scores: the batch code itself
@@ -607,8 +608,8 @@ class StreamDecoder:
         if core is None or self._attribution != "cover" or self._level == "word":
             return
         graphemes = self._level == "grapheme"
-        if graphemes and self._parts and not self._parts[-1].isascii():
-            return  # most likely a script whose graphemes the feeder does not take
+        if graphemes and not core.has_joining():
+            core.set_joining(joining_flags())
         if core is not None:
             self._feeder = core.char_feeder(
                 self._parts,
