@@ -171,6 +171,10 @@ def _no_bytes(records: list[Any], j: int) -> list[Any]:  # bytes taken from the 
     return [*records[:j], {**records[j], "bytes": None}, *records[j + 1 :]]
 
 
+def _huge_byte(records: list[Any], j: int) -> list[Any]:  # beyond a C long: an InputError
+    return [*records[:j], {**records[j], "bytes": [2**70]}, *records[j + 1 :]]
+
+
 def _negative_zero(records: list[Any], j: int) -> list[Any]:
     return [*records[:j], {**records[j], "logprob": -0.0}, *records[j + 1 :]]
 
@@ -182,6 +186,7 @@ _CHANGES = {
     "int_logprob": _int_logprob,
     "no_bytes": _no_bytes,
     "negative_zero": _negative_zero,
+    "huge_byte": _huge_byte,
 }
 
 
@@ -226,6 +231,8 @@ def test_the_core_hands_unusual_input_to_python() -> None:
         "int logprob": [{**plain[0], "logprob": 0}],
         "bool byte": [{**plain[0], "bytes": [True]}],
         "byte over 255": [{**plain[0], "bytes": [256]}],
+        "huge int byte": [{**plain[0], "bytes": [2**70]}],
+        "huge negative byte": [{**plain[0], "bytes": [-(2**70)]}],
         "no bytes": [{"token": "a", "logprob": -0.1}],
         "NaN": [{**plain[0], "logprob": math.nan}],
         "positive": [{**plain[0], "logprob": 0.5}],

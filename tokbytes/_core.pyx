@@ -20,7 +20,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.dict cimport PyDict_GetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.long cimport PyLong_AsLong, PyLong_FromLongLong, PyLong_FromSsize_t
+from cpython.long cimport PyLong_FromLongLong, PyLong_FromSsize_t
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
@@ -33,6 +33,7 @@ from .records import Unit
 
 cdef extern from "Python.h":
     Py_ssize_t PyList_GET_SIZE(object)
+    long PyLong_AsLongAndOverflow(object, int*) except? -1
     PyObject* PyList_GET_ITEM(object, Py_ssize_t)
     Py_ssize_t PyTuple_GET_SIZE(object)
     PyObject* PyTuple_GET_ITEM(object, Py_ssize_t)
@@ -64,6 +65,7 @@ cdef inline Py_ssize_t _append_bytes(object raw, char** out, Py_ssize_t* size, P
     """Append a token's bytes (a list or tuple of ints 0-255, or ``bytes``); -1: not mine."""
     cdef Py_ssize_t k, m
     cdef long v
+    cdef int overflow
     cdef PyObject* item
     cdef bint is_list = type(raw) is list
     if is_list or type(raw) is tuple:
@@ -87,7 +89,7 @@ cdef inline Py_ssize_t _append_bytes(object raw, char** out, Py_ssize_t* size, P
             item = PyList_GET_ITEM(raw, k) if is_list else PyTuple_GET_ITEM(raw, k)
             if type(<object>item) is not int:  # bools, floats, strings: the Python path says so
                 return -1
-            v = PyLong_AsLong(<object>item)
+            v = PyLong_AsLongAndOverflow(<object>item, &overflow)  # no error for huge ints
             if v < 0 or v > 255:
                 return -1
             out[0][size[0] + k] = <char>v
@@ -682,12 +684,13 @@ cdef class CharFeeder:
             self.infos, self.scratch_cap = grown_infos, 2 * m
         cdef unsigned char* data = self.scratch
         cdef long v
+        cdef int overflow
         cdef PyObject* item
         for k in range(m):
             item = PyList_GET_ITEM(raw, k)
             if type(<object>item) is not int:
                 return None
-            v = PyLong_AsLong(<object>item)
+            v = PyLong_AsLongAndOverflow(<object>item, &overflow)  # no error for huge ints
             if v < 2 or v > 255:  # NUL and SOH: the Python path says what they are
                 return None
             data[k] = <unsigned char>v
