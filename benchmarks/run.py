@@ -10,9 +10,15 @@ Run from the repository root::
 Every row is measured in one process and one run, best of ``--repeat`` repetitions taken in turn
 (one of each row, then again), so ratios to the floor and to the peer compare numbers taken side
 by side on a noisy machine. Prints a table
-per size, a ratio summary and PASS/MISS per target; writes ``benchmark.json`` and
+per size, a ratio summary and PASS/MISS per target (with a profile of each missed one); writes
+``benchmark.json`` and
 ``benchmark.png`` (time against size per operation, log-log) to ``--out``. See
 ``docs/benchmarks.md`` for what each row means.
+
+With the compiled core in use, every tokbytes row is measured twice in the same run: as the user
+gets it (compiled), and as ``<row>_pure`` under ``tokbytes._speedups.forced_pure()`` (the
+pure-Python reference, as with ``TOKBYTES_PURE=1``). ``--paths compiled`` leaves the pure rows
+out.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import tokbytes
+from tokbytes import _speedups
 
 from . import workloads
 
@@ -57,23 +64,55 @@ OPERATIONS = (
     "words_columns",
     "spans",
     "stream_char",
+    "stream_char_list",
     "stream_grapheme",
     "stream_word",
     "unit_objects",
     "minimal_feed",
 )
+#: tokbytes rows also measured on the pure-Python path (as ``<row>_pure``).
+PURE_ROWS = (
+    "text",
+    "chars",
+    "graphemes",
+    "words",
+    "chars_columns",
+    "graphemes_columns",
+    "words_columns",
+    "spans",
+    "stream_char",
+    "stream_char_list",
+    "stream_grapheme",
+    "stream_word",
+)
+# Each pure row right after its compiled row, so tables show the two paths side by side.
+OPERATIONS = tuple(
+    name
+    for op in OPERATIONS
+    for name in (op, f"{op}_pure")
+    if name in OPERATIONS or op in PURE_ROWS
+)
 #: Reference rows that are not tokbytes: what a design pays before doing any decoding work.
 BOUNDS = ("unit_objects", "minimal_feed")
 #: Operations whose time should grow linearly with the output (spans do a fixed 10k queries).
-LINEAR = tuple(op for op in OPERATIONS if op not in ("floor", "peer", "spans", *BOUNDS))
+LINEAR = tuple(
+    op for op in OPERATIONS if op not in ("floor", "peer", "spans", "spans_pure", *BOUNDS)
+)
 
-#: Targets: ratio of an operation's time to the floor's, in the same run.
+#: Targets (issue 15): ratio of an operation's time to the floor's, in the same run, with the
+#: compiled core (the ``_pure`` rows are reported beside them).
 RATIO_TARGETS = {
-    "text": 1.3,
-    "chars": 2.5,
-    "graphemes": 3.5,
-    "words": 3.5,
-    "stream_char": 4.0,
+    "text": 0.6,
+    "chars_columns": 0.8,
+    "graphemes_columns": 2.0,
+    "words_columns": 2.0,
+    "chars": 2.0,
+    "graphemes": 3.0,
+    "words": 3.0,
+    "stream_char": 2.5,
+    "stream_char_list": 2.5,
+    "stream_grapheme": 4.0,
+    "stream_word": 4.0,
 }
 BYTES_PER_TOKEN_TARGET = 100.0
 #: Time at 10x the tokens may be at most this many times the time (1M ≤ 11× 100k).
@@ -223,19 +262,38 @@ def stream_decoder() -> tuple[Any, str]:
     return StreamDecoder, "tokbytes.stream.StreamDecoder (not exported from tokbytes yet)"
 
 
-def _stream(decoder_class: Any, level: str) -> Callable[[Sequence[dict[str, Any]]], float]:
+def _stream(
+    decoder_class: Any, level: str, *, as_list: bool = False
+) -> Callable[[Sequence[dict[str, Any]]], float]:
+    """One record per ``feed()`` (``feed(record)``, or ``feed([record])`` with ``as_list``)."""
+
     def run(records: Sequence[dict[str, Any]]) -> float:
         decoder = decoder_class(level=level)
         total = 0.0
         feed = decoder.feed
-        for record in records:
+        for record in map(_one_list, records) if as_list else records:
             for unit in feed(record):
                 total += unit.logprob
         for unit in decoder.close():
             total += unit.logprob
         return total
 
-    run.__name__ = f"stream_{level}"
+    run.__name__ = f"stream_{level}" + ("_list" if as_list else "")
+    return run
+
+
+def _one_list(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [record]
+
+
+def _pure(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` run on the pure-Python path (the reference the compiled core must equal)."""
+
+    def run(*args: Any) -> Any:
+        with _speedups.forced_pure():
+            return function(*args)
+
+    run.__name__ = f"{function.__name__}_pure"
     return run
 
 
@@ -344,6 +402,7 @@ def measure(
     stream_note: str,
     budget: float = math.inf,
     with_memory: bool = True,
+    pure_rows: bool = True,
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, bool]]:
     """Rows (one per operation), memory figures and correctness checks for one workload."""
     records = workload.records
@@ -391,6 +450,30 @@ def measure(
         else:
             calls[name] = (_stream(decoder_class, level), (records,))
             notes[name] = f"one record per feed() ({stream_note})"
+    if decoder_class is None:
+        times["stream_char_list"] = None
+        notes["stream_char_list"] = f"skipped: {stream_note}"
+    else:
+        calls["stream_char_list"] = (_stream(decoder_class, "char", as_list=True), (records,))
+        notes["stream_char_list"] = f"feed([record]): a one-record list per feed() ({stream_note})"
+    for op in PURE_ROWS:
+        name = f"{op}_pure"
+        if not (pure_rows and _speedups.compiled):
+            times[name] = None
+            why = "the compiled core is not in use" if pure_rows else "--paths compiled"
+            notes[name] = f"skipped: {why} (the rows above are the path in use)"
+        elif op not in calls:
+            times[name] = None
+            notes[name] = notes.get(op, "skipped")
+        elif op == "spans":
+            with _speedups.forced_pure():
+                doc_pure = tokbytes.decode(records)
+            calls[name] = (_pure(tb_spans), (doc_pure, queries))
+            notes[name] = f"{notes[op]}, pure Python"
+        else:
+            function, args = calls[op]
+            calls[name] = (_pure(function), args)
+            notes[name] = f"{notes.get(op) or op}, pure Python"
     times.update(interleaved(calls, repeat=repeat, budget=budget))
     del doc, calls
 
@@ -453,13 +536,23 @@ def targets(rows: Sequence[dict[str, Any]], mem: Sequence[dict[str, Any]]) -> li
             out.append({"target": f"{op} ≤ {limit}× floor", "status": "n/a", "detail": "not run"})
             continue
         worst = max(cases, key=lambda r: r["ratio_floor"])
+        pure = [
+            r["ratio_floor"]
+            for r in rows
+            if r["operation"] == f"{op}_pure" and r["size"] in checked and not r["skipped"]
+        ]
         out.append(
             {
                 "target": f"{op} ≤ {limit}× floor",
                 "status": "PASS" if worst["ratio_floor"] <= limit else "MISS",
                 "value": worst["ratio_floor"],
+                "operation": op,
+                "language": worst["language"],
+                "size": worst["size"],
+                "pure": max(pure) if pure else None,
                 "detail": f"worst {worst['ratio_floor']:.2f}× ({worst['language']}, "
-                f"{worst['tokens']:,} tokens; sizes {', '.join(map(str, checked))})",
+                f"{worst['tokens']:,} tokens; sizes {', '.join(map(str, checked))})"
+                + (f"; pure Python: worst {max(pure):.2f}×" if pure else ""),
             }
         )
     if mem:
@@ -562,7 +655,7 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append("")
         lines.append(f"== {size:,} tokens")
         lines.append(
-            f"{'language':<9} {'operation':<16} {'ms':>9} {'tokens/s':>11} {'MB/s':>7} "
+            f"{'language':<9} {'operation':<22} {'ms':>9} {'tokens/s':>11} {'MB/s':>7} "
             f"{'×floor':>7} {'×peer':>7}  note"
         )
         for r in result["rows"]:
@@ -573,7 +666,7 @@ def format_table(result: dict[str, Any]) -> str:
             if "us_per_query" in r:
                 note = f"{r['us_per_query']:.1f} µs/query; {note}"
             lines.append(
-                f"{r['language']:<9} {r['operation']:<16} {_fmt(ms, '9.1f')} "
+                f"{r['language']:<9} {r['operation']:<22} {_fmt(ms, '9.1f')} "
                 f"{_fmt(r['tokens_per_s'], '11,.0f')} {_fmt(r['mb_per_s'], '7.1f')} "
                 f"{_fmt(r['ratio_floor'], '7.2f')} {_fmt(r['ratio_peer'], '7.2f')}  {note}"
             )
@@ -615,7 +708,7 @@ def ratio_summary(result: dict[str, Any], *, markdown: bool = False) -> str:
             out.append("|" + "---|" * len(header))
         else:
             out.append(f"ratio to floor at {size:,} tokens (floor: {_floor_rate(rows)})")
-            out.append(f"{header[0]:<20}" + "".join(f"{h:>12}" for h in header[1:]))
+            out.append(f"{header[0]:<24}" + "".join(f"{h:>12}" for h in header[1:]))
         for op in OPERATIONS:
             if op == "floor":
                 continue
@@ -629,7 +722,7 @@ def ratio_summary(result: dict[str, Any], *, markdown: bool = False) -> str:
             if markdown:
                 out.append(f"| {label} | " + " | ".join(cells) + " |")
             else:
-                out.append(f"{label:<20}" + "".join(f"{c:>12}" for c in cells))
+                out.append(f"{label:<24}" + "".join(f"{c:>12}" for c in cells))
         out.append("")
     return "\n".join(out).rstrip()
 
@@ -741,6 +834,7 @@ def run(
     out: Path | str | None = None,
     make_plot: bool = True,
     progress: Callable[[str], None] | None = None,
+    pure_rows: bool = True,
 ) -> dict[str, Any]:
     """Run every row for every language and size; return the result (and write it to ``out``).
 
@@ -789,6 +883,7 @@ def run(
                 stream_note=stream_note,
                 budget=budget,
                 with_memory=memory_max_size is None or size <= memory_max_size,
+                pure_rows=pure_rows,
             )
             result["rows"].extend(rows)
             if mem is not None:
@@ -834,7 +929,12 @@ def _write(result: dict[str, Any], folder: Path, *, complete: bool) -> None:
 
 
 def profile(operation: str, *, size: int, language: str, tokenizer: str, top: int = 25) -> str:
-    """cProfile of one operation on one workload: the top functions by internal time."""
+    """cProfile of one operation on one workload: the top functions by internal time.
+
+    A ``<row>_pure`` operation profiles that row on the pure-Python path.
+    """
+    pure = operation.endswith("_pure")
+    operation = operation.removesuffix("_pure")
     _, tokenize = workloads.tokenizer(tokenizer)
     records = workloads.records(
         workloads.prefix(workloads.token_pieces(language, size, tokenize), size)
@@ -847,6 +947,8 @@ def profile(operation: str, *, size: int, language: str, tokenizer: str, top: in
         function, args = _columns(operation.split("_", 1)[0]), (records,)
     elif operation == "unit_objects":
         function, args = unit_objects, (list(zip(*tokbytes.decode(records).chars)),)
+    elif operation == "stream_char_list":
+        function, args = _stream(decoder_class, "char", as_list=True), (records,)
     elif operation.startswith("stream_"):
         function, args = _stream(decoder_class, operation.split("_", 1)[1]), (records,)
     elif operation == "spans":
@@ -856,13 +958,36 @@ def profile(operation: str, *, size: int, language: str, tokenizer: str, top: in
         simple = {"floor": floor, "peer": peer, "text": tb_text, "minimal_feed": minimal_feed}
         function, args = simple[operation], (records,)
     profiler = cProfile.Profile()
-    profiler.runcall(function, *args)
+    if pure:
+        with _speedups.forced_pure():
+            profiler.runcall(function, *args)
+    else:
+        profiler.runcall(function, *args)
     import io
 
     buffer = io.StringIO()
     stats = pstats.Stats(profiler, stream=buffer)
     stats.sort_stats("tottime").print_stats(top)
     return buffer.getvalue()
+
+
+def miss_profiles(result: dict[str, Any], *, tokenizer: str, top: int = 12) -> str:
+    """What remains: a cProfile of each missed ratio target, on its worst language (at most
+    100k tokens, so a 1M run does not spend minutes on profiles)."""
+    out = []
+    for t in result["targets"]:
+        if t["status"] != "MISS" or "operation" not in t:
+            continue
+        size = min(t["size"], TARGET_MIN_SIZE)
+        out.append(
+            f"\n-- profile of a missed target: {t['target']} ({t['language']}, {size:,} tokens; "
+            "C functions of the core show as built-in calls)"
+        )
+        text = profile(
+            t["operation"], size=size, language=t["language"], tokenizer=tokenizer, top=top
+        )
+        out.append("\n".join(line for line in text.splitlines() if line.strip()))
+    return "\n".join(out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -904,6 +1029,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="measure memory only up to this many tokens (bytes per token do not change)",
     )
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument(
+        "--paths",
+        choices=("both", "compiled"),
+        default="both",
+        help="both: also measure every tokbytes row on the pure-Python path (default); "
+        "compiled: only the path in use",
+    )
+    parser.add_argument(
+        "--no-miss-profiles",
+        action="store_true",
+        help="do not print a cProfile of each missed target after the table",
+    )
     parser.add_argument(
         "--profile",
         metavar="OPERATION",
@@ -954,8 +1091,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         out=args.out,
         make_plot=not args.no_plot,
         progress=lambda message: print(message, file=sys.stderr, flush=True),
+        pure_rows=args.paths == "both",
     )
     print(format_table(result))
+    if not args.no_miss_profiles:
+        print(miss_profiles(result, tokenizer=args.tokenizer))
     print(
         f"\nwrote {Path(args.out) / 'benchmark.json'}"
         + (f" and {result['plot']}" if result.get("plot") else "")

@@ -38,8 +38,12 @@ def touching(spans: list[tuple[int, int]], start: int, end: int) -> list[int]:
 
 
 def cover(logprobs: list[float], tokens: list[int]) -> float:
-    """Cover score: plain left-to-right sum of the touching tokens' logprobs."""
-    return sum(logprobs[j] for j in tokens)
+    """Cover score: plain left-to-right sum of the touching tokens' logprobs, from 0.0 (not
+    ``sum()``, which compensates rounding from Python 3.12 on)."""
+    total = 0.0
+    for j in tokens:
+        total += logprobs[j]
+    return total
 
 
 def split(

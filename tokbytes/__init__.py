@@ -7,6 +7,7 @@
 ('울', -0.75)
 """
 
+from ._speedups import compiled as compiled
 from .decoded import Decoded as Decoded
 from .decoded import TokenSequence as TokenSequence
 from .decoded import decode as decode
@@ -48,6 +49,7 @@ __all__ = [
     "UnitSequence",
     "__version__",
     "astream_units",
+    "compiled",
     "decode",
     "extract",
     "field_alternatives",

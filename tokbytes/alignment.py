@@ -15,6 +15,15 @@ Everything is computed with C-level operations over whole arrays (``bytes.join``
 ``bytes.translate``, ``itertools.compress``/``accumulate``, ``bisect``); per-byte Python loops only
 run on the rare slow paths (malformed records, invalid UTF-8).
 
+The common case (plain records, valid UTF-8) is read by the compiled core when it is built
+(``_speedups.core``); this module is the reference and does everything else.
+
+**The summation rule.** Wherever logprobs are added (a unit covered by several tokens, a span,
+the whole output) they are added left to right in token order, starting from ``0.0``:
+:func:`left_sum`. Not ``sum()``: from Python 3.12 it compensates rounding errors, so the same
+scores would differ in the last bits between Python versions (and between the compiled and the
+pure path).
+
 The ``*_base`` fields let a window of a longer output (the streaming decoder) report global
 offsets: units add them to every token index, byte offset and character offset.
 """
@@ -25,16 +34,18 @@ import codecs
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import reduce
 from itertools import accumulate, compress
-from operator import attrgetter, itemgetter
+from operator import add, attrgetter, itemgetter
 from typing import Any, Literal
 
+from . import _speedups
 from .errors import DecodeError, InputError
 from .escapes import has_escapes, token_text_to_bytes
 from .records import BytesSource, Problem
 
-__all__ = ["Alignment", "Errors", "align", "align_parts", "read_records"]
+__all__ = ["Alignment", "Errors", "align", "align_parts", "left_sum", "read_records"]
 
 Errors = Literal["strict", "replace"]
 
@@ -48,6 +59,18 @@ _get_bytes_item, _get_logprob_item = itemgetter("bytes"), itemgetter("logprob")
 _get_bytes_attr, _get_logprob_attr = attrgetter("bytes"), attrgetter("logprob")
 
 
+def left_sum(values: Iterable[float]) -> float:
+    """``0.0 + values[0] + values[1] + ...``, left to right: how tokbytes adds logprobs.
+
+    ``sum()`` gives the same bits up to Python 3.11 but compensates rounding from 3.12 on; this
+    rule gives the same bits on every version and in the compiled core.
+
+    >>> left_sum([0.1, 0.2, 0.3]), left_sum([]), left_sum([-0.0])
+    (0.6000000000000001, 0.0, 0.0)
+    """
+    return reduce(add, values, 0.0)
+
+
 class Alignment:
     """Joined bytes, text and offsets of a run of tokens (see the module docstring).
 
@@ -56,6 +79,7 @@ class Alignment:
 
     __slots__ = (
         "_char_bounds",
+        "_core",
         "_token_ends",
         "buffer",
         "byte_base",
@@ -77,7 +101,7 @@ class Alignment:
         *,
         buffer: bytes,
         text: str,
-        token_lengths: array[int],
+        token_lengths: array[int] | None,
         logprobs: list[float],
         invalid_spans: tuple[tuple[int, int], ...] = (),
         bytes_sources: tuple[BytesSource, ...] | None = None,
@@ -88,12 +112,13 @@ class Alignment:
         empty_tokens: bool = False,
         unknown_edges: frozenset[int] = frozenset(),
         unknown_spans: tuple[tuple[int, int], ...] = (),
+        token_ends: Sequence[int] | None = None,
     ) -> None:
         self.buffer = buffer
         self.text = text
-        #: Number of bytes of each token.
+        #: Number of bytes of each token (None when ``token_ends`` was given instead).
         self.token_lengths = token_lengths
-        self._token_ends: list[int] | None = None
+        self._token_ends: Sequence[int] | None = token_ends
         self.logprobs = logprobs
         #: ``(byte_start, byte_end)`` of each sequence decoded to one U+FFFD (replace mode).
         self.invalid_spans = invalid_spans
@@ -112,6 +137,8 @@ class Alignment:
         #: score (NaN).
         self.unknown_spans = unknown_spans
         self._char_bounds: Sequence[int] | None = None
+        #: The compiled core's view of this alignment (None: not asked yet; False: not plain).
+        self._core: Any = None
 
     # -- scores of recovered bytes -------------------------------------------------------------
 
@@ -134,15 +161,45 @@ class Alignment:
     # -- offsets -------------------------------------------------------------------------------
 
     @property
-    def token_ends(self) -> list[int]:
+    def token_ends(self) -> Sequence[int]:
         """Offset just past each token's bytes (computed on first use: ``.text`` never needs it)."""
         if self._token_ends is None:
+            assert self.token_lengths is not None
             self._token_ends = list(accumulate(self.token_lengths))
         return self._token_ends
 
     def __len__(self) -> int:
         """Number of tokens."""
-        return len(self.token_lengths)
+        return len(self.logprobs)
+
+    @property
+    def core(self) -> Any:
+        """The compiled core's view of this alignment, or None: pure Python does the work.
+
+        None without the core, or when the alignment is not plain (invalid bytes replaced,
+        tokens with no bytes, recovered bytes, logprobs that are not floats).
+        """
+        core = _speedups.core
+        if core is None:  # not built, TOKBYTES_PURE, or inside _speedups.forced_pure()
+            return None
+        found = self._core
+        if found is None:
+            found = False
+            if not (
+                self.invalid_spans or self.empty_tokens or self.has_unknown
+            ):
+                found = core.aligned(
+                    self.text,
+                    self.token_ends,
+                    self.logprobs,
+                    self.char_bounds,
+                    self.token_base,
+                    self.byte_base,
+                    self.char_base,
+                )
+                found = found if found is not None else False
+            self._core = found
+        return found or None
 
     @property
     def char_bounds(self) -> Sequence[int]:
@@ -153,6 +210,8 @@ class Alignment:
         if self._char_bounds is None:
             if len(self.text) == len(self.buffer):
                 self._char_bounds = range(len(self.buffer) + 1)
+            elif _speedups.core is not None and not self.invalid_spans:
+                self._char_bounds = _speedups.core.char_starts(self.buffer)
             else:
                 self._char_bounds = _char_bounds(self.buffer, self.invalid_spans)
         return self._char_bounds
@@ -361,6 +420,10 @@ def align(
     >>> al.text, list(al.token_ends), list(al.char_bounds)
     ('울', [2, 3], [0, 3])
     """
+    if _speedups.core is not None and errors in ("strict", "replace"):
+        found = _core_align(records, token_base, byte_base, char_base)
+        if found is not None:
+            return found
     fast = _fast_bytes(records)
     buffer: bytes | None = None
     if fast is not None:
@@ -381,6 +444,31 @@ def align(
         char_base=char_base,
         token_lengths=lengths,
         buffer=buffer,
+    )
+
+
+def _core_align(
+    records: Sequence[Any], token_base: int, byte_base: int, char_base: int
+) -> Alignment | None:
+    """:func:`align` of plain records by the compiled core; None for anything else."""
+    assert _speedups.core is not None
+    read = _speedups.core.read_records(records)  # None: not plain records
+    if read is None:
+        return None
+    buffer, token_ends, logprobs = read
+    try:
+        text = buffer.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # the error message or the replacements: the reference does them
+    return Alignment(
+        buffer=buffer,
+        text=text,
+        token_lengths=None,
+        token_ends=token_ends,
+        logprobs=logprobs,
+        token_base=token_base,
+        byte_base=byte_base,
+        char_base=char_base,
     )
 
 
@@ -438,17 +526,17 @@ def align_parts(
         unknown_spans=unknown_spans,
     )
     if alignment.empty_tokens:
-        ends = alignment.token_ends
-        for j in range(len(ends)):
-            if ends[j] == (ends[j - 1] if j else 0):
+        token_ends = alignment.token_ends
+        for j in range(len(token_ends)):
+            if token_ends[j] == (token_ends[j - 1] if j else 0):
                 problems.append(
                     Problem(
                         "empty_token",
                         f"token {j + token_base}: carries no bytes; its logprob "
                         f"{logprobs[j]!r} belongs to no unit",
                         token=j + token_base,
-                        byte_start=ends[j] + byte_base,
-                        byte_end=ends[j] + byte_base,
+                        byte_start=token_ends[j] + byte_base,
+                        byte_end=token_ends[j] + byte_base,
                     )
                 )
     alignment.problems = tuple(problems)
@@ -495,7 +583,7 @@ def _sequence_length(lead: int) -> int:
 
 
 def _decode_error(
-    exc: UnicodeDecodeError, buffer: bytes, token_ends: list[int], token_base: int, byte_base: int
+    exc: UnicodeDecodeError, buffer: bytes, token_ends: Sequence[int], token_base: int, byte_base: int
 ) -> DecodeError:
     start, end = exc.start, exc.end
     token = bisect_right(token_ends, start) + token_base
@@ -521,7 +609,7 @@ def _decode_error(
 
 
 def _invalid_problem(
-    buffer: bytes, start: int, end: int, token_ends: list[int], token_base: int, byte_base: int
+    buffer: bytes, start: int, end: int, token_ends: Sequence[int], token_base: int, byte_base: int
 ) -> Problem:
     token = bisect_right(token_ends, start) + token_base
     bad = buffer[start:end]

@@ -618,7 +618,12 @@ def _parser() -> argparse.ArgumentParser:
         "logprobs.",
         epilog="Colors: p=0 red, 0.25 orange, 0.5 yellow, 0.75 light green, 1 green (see docs/cli.md).",
     )
-    parser.add_argument("--version", action="version", version=f"tokbytes {tokbytes.__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"tokbytes {tokbytes.__version__} "
+        f"({'compiled core' if tokbytes.compiled else 'pure Python'})",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
-from .alignment import Alignment, Errors, align, read_records
+from .alignment import Alignment, Errors, align, left_sum, read_records
 from .errors import DecodeError, InputError, RangeError
 from .escapes import bytes_to_token_text, token_text_to_bytes
 from .json_fields import JsonField
@@ -437,12 +436,10 @@ class Decoded:
 
     @property
     def logprob(self) -> float:
-        """Sum of every token's logprob: the log-probability of the whole output (``-inf`` when
-        it is below the smallest float, as for units)."""
-        try:
-            return math.fsum(self._al.logprobs)
-        except OverflowError:  # fsum's partial sums overflow (two logprobs of -1e308)
-            return -math.inf
+        """Sum of every token's logprob, left to right in token order: the log-probability of the
+        whole output, ``-inf`` below the smallest float (the summation rule of every score, see
+        :func:`~tokbytes.alignment.left_sum`)."""
+        return left_sum(self._al.logprobs)
 
     @property
     def alignment(self) -> Alignment:

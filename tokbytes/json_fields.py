@@ -29,15 +29,26 @@ import json
 import math
 import re
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple, Protocol
 
-from .alignment import Alignment
+from .alignment import Alignment, left_sum
 from .errors import InputError
-from .records import Alternative
+from .records import Alternative, Token
 from .units import Attribution, build_units, span_unit
 
-if TYPE_CHECKING:
-    from .decoded import Decoded
+
+class Decoded(Protocol):
+    """What this module reads of a :class:`tokbytes.Decoded`. A protocol, not an import:
+    ``decoded.py`` imports this module, and imports point one way."""
+
+    @property
+    def alignment(self) -> Alignment: ...
+    @property
+    def attribution(self) -> Attribution: ...
+    @property
+    def tokens(self) -> Sequence[Token]: ...
+
 
 __all__ = [
     "FieldAlternative",
@@ -514,11 +525,13 @@ def _syntax(
         return (), 0.0
     if attribution == "split":
         units = [span_unit(al, c, c + 1, "split") for c in chars]
-        return tuple(sorted({j for u in units for j in u.tokens})), sum(u.logprob for u in units)
+        return tuple(sorted({j for u in units for j in u.tokens})), left_sum(
+            u.logprob for u in units
+        )
     # Syntax characters are ASCII: one byte each, so exactly one token carries each of them.
     bounds, ends, base = al.char_bounds, al.token_ends, al.token_base
     tokens = sorted({bisect_right(ends, bounds[c]) for c in chars})
-    return tuple(j + base for j in tokens), sum(al.logprobs[j] for j in tokens)
+    return tuple(j + base for j in tokens), left_sum(al.logprobs[j] for j in tokens)
 
 
 def _score(al: Alignment, raws: list[_Raw], attribution: Attribution) -> tuple[JsonField, ...]:

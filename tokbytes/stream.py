@@ -59,7 +59,7 @@ from typing import Any
 
 import regex
 
-from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, read_records
+from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, left_sum, read_records
 from .errors import InputError
 from .escapes import token_text_to_bytes
 from .records import BytesSource, Problem, Unit
@@ -551,7 +551,7 @@ class StreamDecoder:
                 whole = (
                     *fields1,
                     (*range(self._token_base, j + 1),),
-                    sum([*self._logprobs, logprob]),
+                    left_sum([*self._logprobs, logprob]),
                 )
             else:
                 whole = (*fields1, (j,), logprob)
@@ -597,7 +597,7 @@ class StreamDecoder:
         scores: Iterable[float] = repeat(logprob, n)
         if head:  # the first character spans the window's tokens and this one
             tokens = chain(((*range(self._token_base, j + 1),),), repeat((j,), n - 1))
-            scores = chain((sum([*self._logprobs, logprob]),), repeat(logprob, n - 1))
+            scores = chain((left_sum([*self._logprobs, logprob]),), repeat(logprob, n - 1))
         return _consecutive_units(text, char, byte_starts, byte_ends, tokens, scores)
 
     def _advance(self, *, final: bool) -> list[Unit]:
@@ -947,7 +947,7 @@ def _units(
                     lp if token_ends[k] > al.token_start(k) else 0.0
                     for k, lp in zip(range(first, stop), covered)
                 ]
-            scores[i] = sum(covered)
+            scores[i] = left_sum(covered)
     if attribution == "split":
         stops = [last + 1 for last in lasts]
         scores = _split_scores(al, byte_starts, byte_ends, firsts, stops, denominators)
@@ -1016,7 +1016,7 @@ def _covered(
     if first == last:
         return tuple.__new__(Unit, (*fields, (token_base + first,), logprobs[first], None))
     tokens = (*range(token_base + first, token_base + last + 1),)
-    return tuple.__new__(Unit, (*fields, tokens, sum(logprobs[first : last + 1]), None))
+    return tuple.__new__(Unit, (*fields, tokens, left_sum(logprobs[first : last + 1]), None))
 
 
 def _shared(

@@ -14,10 +14,18 @@ Scores (``attribution``):
 * ``"split"``: each token's logprob is shared among the units it touches in proportion to the
   bytes it gives each, so unit logprobs add up to the total. At the word level only bytes inside
   words count (a token of pure whitespace touches no word); tokens with no bytes touch no unit.
+
+Sums follow one rule (:func:`~tokbytes.alignment.left_sum`): left to right in token order from
+``0.0`` (a unit of one token scores that token's logprob itself).
+
+The compiled core, when built, scores and makes the units of plain alignments
+(:attr:`Alignment.core <tokbytes.alignment.Alignment.core>`) with the same expressions in the
+same order; the functions below are the reference and handle everything else.
 """
 
 from __future__ import annotations
 
+import functools
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,7 +35,8 @@ from typing import Any, Literal, overload
 
 import regex
 
-from .alignment import _LEAD_MASK, Alignment
+from . import _speedups
+from .alignment import _LEAD_MASK, Alignment, left_sum
 from .errors import InputError
 from .records import Unit
 
@@ -54,6 +63,16 @@ _JOINING = regex.compile(
     r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=CR}]+"
 )
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
+
+
+@functools.cache
+def joining_flags() -> bytes:
+    """One byte per code point, 1 for the characters of ``_JOINING`` (built once, ~0.2 s): the
+    compiled stream decoder's test for graphemes of one character."""
+    flags = bytearray(0x110000)
+    for match in _JOINING.finditer("".join(map(chr, range(0x110000)))):
+        flags[match.start() : match.end()] = bytes([1]) * (match.end() - match.start())
+    return bytes(flags)
 
 
 # -- boundaries ----------------------------------------------------------------------------------
@@ -118,6 +137,10 @@ def word_ranges(text: str) -> tuple[array[int], array[int]]:
     ["don't", 'stop', ',', '3.14']
     """
     pieces = _WORD_BOUNDARY.split(text)
+    core = _speedups.core
+    if core is not None:  # the same ranges, in one C loop
+        starts, ends = core.word_ranges(pieces)
+        return starts, ends
     offsets = list(accumulate(map(len, pieces), initial=0))
     keep = [bool(p) and not p.isspace() for p in pieces]
     return array("q", compress(offsets, keep)), array("q", compress(offsets[1:], keep))
@@ -289,7 +312,7 @@ def _consecutive_cover(
             stop = bisect_left(token_ends, byte_ends[char]) + 1 - t0
             if tokens is not None:
                 tokens[char] = al.token_indices(t0 + first, t0 + stop)
-            scores[char] = sum(logprobs[first:stop])
+            scores[char] = left_sum(logprobs[first:stop])
     return tokens, scores
 
 
@@ -349,7 +372,7 @@ def _owner_scores(
             for i, total in zip(two, sums):
                 scores[i] = total
         for i in multi:
-            scores[i] = sum(logprobs[first[i] : last[i] + 1])
+            scores[i] = left_sum(logprobs[first[i] : last[i] + 1])
     else:
         scores = _split_scores(
             al,
@@ -381,12 +404,12 @@ def _one_unit(
     if al.empty_tokens:  # a token with no bytes counts as 0.0, as in the owner path
         starts = [ends[first - 1] if first else 0, *ends[first : stop - 1]]
         return tokens, [
-            sum(
+            left_sum(
                 lp if end > start else 0.0
                 for lp, start, end in zip(logprobs[first:stop], starts, ends[first:stop])
             )
         ]
-    return tokens, [sum(logprobs[first:stop])]
+    return tokens, [left_sum(logprobs[first:stop])]
 
 
 def _as_list(values: Sequence[int]) -> list[int]:
@@ -437,6 +460,9 @@ def span_unit(al: Alignment, start: int, end: int, attribution: Attribution = "c
         raise InputError(
             f"span({start!r}, {end!r}) is outside the text: need 0 <= start <= end <= {size}"
         )
+    core = al.core
+    if core is not None and start < end:
+        return core.unit(start, end, attribution == "split")  # type: ignore[no-any-return]
     if start == end:
         byte = al.char_bounds[start]
         return Unit(
@@ -471,7 +497,7 @@ class UnitSequence(Sequence[Unit]):
     ([-0.25, -0.25], [0, 2], [2, 3], ['hi', '!'])
     """
 
-    __slots__ = ("_al", "_attribution", "_denominators", "_ends", "_level", "_starts")
+    __slots__ = ("_al", "_attribution", "_core", "_denominators", "_ends", "_level", "_starts")
 
     def __init__(
         self,
@@ -487,7 +513,16 @@ class UnitSequence(Sequence[Unit]):
         self._ends = ends
         self._attribution = attribution
         self._denominators: Sequence[int] | None = None
-        if attribution == "split" and level == "word":
+        # The compiled core's arguments: its view of the alignment, the unit ranges (None for
+        # consecutive characters) and the denominators of split word scores.
+        self._core: tuple[Any, Any, Any, Any] | None = None
+        core = al.core if len(starts) else None
+        if core is not None:
+            ranges = (None, None) if isinstance(starts, range) else (starts, ends)
+            if attribution == "split" and level == "word":
+                self._denominators = core.word_denominators(starts, ends)
+            self._core = (core, *ranges, self._denominators)
+        elif attribution == "split" and level == "word":
             self._denominators = word_denominators(al, starts, ends)
 
     @property
@@ -503,12 +538,22 @@ class UnitSequence(Sequence[Unit]):
     @overload
     def __getitem__(self, index: slice) -> list[Unit]: ...
     def __getitem__(self, index: int | slice) -> Unit | list[Unit]:
+        fast = self._core
         if isinstance(index, slice):
+            positions = range(len(self))[index]
+            if fast is not None and positions.step == 1:
+                core, starts, ends, whole = fast
+                split = self._attribution == "split"
+                return list(core.units(starts, ends, positions.start, positions.stop, split, whole))
             return list(self._build(self._starts[index], self._ends[index]))
         size = len(self)
         position = index + size if index < 0 else index
         if not 0 <= position < size:
             raise IndexError(f"{self._level} index {index} out of range (there are {size})")
+        if fast is not None:
+            core, starts, ends, whole = fast
+            split = self._attribution == "split"
+            return next(core.units(starts, ends, position, position + 1, split, whole))  # type: ignore[no-any-return]
         unit: Unit = next(
             self._build(
                 self._starts[position : position + 1],
@@ -519,6 +564,10 @@ class UnitSequence(Sequence[Unit]):
         return unit
 
     def __iter__(self) -> Iterator[Unit]:
+        if self._core is not None:  # units made one at a time, in C
+            core, starts, ends, whole = self._core
+            split = self._attribution == "split"
+            return core.units(starts, ends, 0, len(self), split, whole)  # type: ignore[no-any-return]
         # chain.from_iterable, not a generator: no Python frame resumes per unit.
         starts, ends = self._starts, self._ends
         batches = range(0, len(starts), _BATCH)
@@ -539,6 +588,10 @@ class UnitSequence(Sequence[Unit]):
 
     def logprobs(self) -> list[float]:
         """``[u.logprob for u in self]``, without making the units (computed on each call)."""
+        if self._core is not None:
+            core, starts_, ends_, whole = self._core
+            split = self._attribution == "split"
+            return core.logprobs_of(starts_, ends_, 0, len(self), split, whole)  # type: ignore[no-any-return]
         starts, ends, out = self._starts, self._ends, []
         for lo in range(0, len(starts), _BATCH):
             out += unit_logprobs(

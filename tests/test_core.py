@@ -1,0 +1,435 @@
+"""The compiled core (``tokbytes/_core.pyx``) against the pure-Python reference, and the build.
+
+The core only takes the common case and must give exactly what the Python path gives: every
+field of every token and unit, floats compared bit for bit (``float.hex``), errors with the same
+type and message. The payloads come from ``tokbytes.strategies`` in every shape, cut or corrupted
+so that both paths also meet truncated output, invalid UTF-8, empty tokens, SDK-style objects and
+odd field types (which the core hands back to Python).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tokbytes
+import tokbytes.strategies as tbst
+from tokbytes import _speedups, units
+from tokbytes.alignment import left_sum
+
+needs_core = pytest.mark.skipif(
+    _speedups.core is None, reason="the compiled core is not in use (not built, or TOKBYTES_PURE)"
+)
+LEVELS = ("char", "grapheme", "word")
+
+
+# -- a full picture of a decode, floats as hex ---------------------------------------------------
+
+
+def _bits(value: Any) -> Any:
+    """Floats as their exact bits (``float.hex``: -0.0 and 0.0 differ, NaN equals NaN)."""
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else value.hex()
+    if isinstance(value, tuple | list):  # NamedTuples become plain tuples
+        return (list if isinstance(value, list) else tuple)(map(_bits, value))
+    return value
+
+
+def _types(values: Any) -> list[str]:
+    return [type(v).__name__ for v in values]
+
+
+def _picture(
+    doc: tokbytes.Decoded, cuts: list[int], spans: list[tuple[int, int]]
+) -> dict[str, Any]:
+    """Everything a user can read from ``doc``: text, tokens, problems, units of every level
+    (iterated, indexed, sliced at ``cuts``, as columns) and spans."""
+    out: dict[str, Any] = {
+        "text": doc.text,
+        "bytes": doc.bytes,
+        "logprob": _bits(doc.logprob),
+        "problems": doc.problems,
+        "tokens": [_bits(tuple(t)) for t in doc.tokens],
+    }
+    for level in LEVELS:
+        seq = doc.units(level)
+        listed = [_bits(tuple(u)) for u in seq]
+        n = len(seq)
+        out[level] = listed
+        out[f"{level} types"] = [_types(u) for u in seq]
+        out[f"{level} columns"] = (
+            _bits(seq.logprobs()),
+            _types(seq.logprobs()),
+            seq.starts(),
+            seq.ends(),
+            seq.texts(),
+        )
+        if n:
+            picked = sorted({c % (n + 1) for c in cuts})
+            out[f"{level} indexed"] = [_bits(tuple(seq[i])) for i in {0, n - 1, -1, *picked[:-1]}]
+            out[f"{level} sliced"] = [
+                [_bits(tuple(u)) for u in seq[a:b]] for a, b in zip(picked, picked[1:])
+            ]
+            out[f"{level} stepped"] = [_bits(tuple(u)) for u in seq[::2]]
+    size = len(doc.text)
+    chosen = [(min(a, b) % (size + 1), max(a, b) % (size + 1)) for a, b in spans]
+    out["spans"] = [_bits(tuple(doc.span(*sorted(pair)))) for pair in chosen]
+    return out
+
+
+@contextmanager
+def _batch(size: int) -> Iterator[None]:
+    """Iterate the pure path's units in batches of ``size`` (the core has no batches)."""
+    saved, units._BATCH = units._BATCH, size
+    try:
+        yield
+    finally:
+        units._BATCH = saved
+
+
+def _outcome(run: Any) -> Any:
+    try:
+        return ("ok", run())
+    except ValueError as exc:  # tokbytes errors: the same type and message both ways
+        return ("error", type(exc).__name__, str(exc))
+
+
+def _both(
+    data: Any, *, batch: int, cuts: list[int], spans: list[tuple[int, int]], **options: Any
+) -> None:
+    def run() -> dict[str, Any]:
+        return _picture(tokbytes.decode(data, **options), cuts, spans)
+
+    compiled = _outcome(run)
+    with _speedups.forced_pure(), _batch(batch):
+        pure = _outcome(run)
+    assert compiled == pure
+
+
+# -- inputs: real shapes, then made unusual ------------------------------------------------------
+
+
+def _as_object(record: dict[str, Any]) -> Any:
+    """An SDK-style record: attributes instead of keys."""
+    return SimpleNamespace(**record)
+
+
+@st.composite
+def _inputs(draw: st.DrawFn) -> tuple[Any, dict[str, Any]]:
+    shape = draw(st.sampled_from(tbst.SHAPES[:-1]))  # langchain: covered by the records it holds
+    payload = draw(tbst.payloads(shape=shape, top_logprobs=(0, 2)))
+    options = {
+        "attribution": draw(st.sampled_from(("cover", "split"))),
+        "errors": draw(st.sampled_from(("strict", "replace"))),
+    }
+    if shape != "records":
+        return payload.data, options
+    records: list[Any] = [dict(r) for r in payload.tokens]
+    for change in draw(st.lists(st.sampled_from(sorted(_CHANGES)), max_size=3)):
+        if records:
+            j = draw(st.integers(0, len(records) - 1))
+            records = _CHANGES[change](records, j)
+    if draw(st.booleans()):
+        records = [_as_object(r) if isinstance(r, dict) else r for r in records]
+    elif draw(st.booleans()):
+        records = tuple(records)  # type: ignore[assignment]
+    return records, options
+
+
+def _drop(records: list[Any], j: int) -> list[Any]:  # often cuts a character: invalid UTF-8
+    return records[:j] + records[j + 1 :]
+
+
+def _empty(records: list[Any], j: int) -> list[Any]:
+    return [*records[:j], {**records[j], "bytes": []}, *records[j:]]
+
+
+def _as_bytes(records: list[Any], j: int) -> list[Any]:
+    if not isinstance(records[j]["bytes"], list):
+        return records
+    return [*records[:j], {**records[j], "bytes": bytes(records[j]["bytes"])}, *records[j + 1 :]]
+
+
+def _int_logprob(records: list[Any], j: int) -> list[Any]:
+    return [*records[:j], {**records[j], "logprob": 0}, *records[j + 1 :]]
+
+
+def _no_bytes(records: list[Any], j: int) -> list[Any]:  # bytes taken from the token string
+    return [*records[:j], {**records[j], "bytes": None}, *records[j + 1 :]]
+
+
+def _huge_byte(records: list[Any], j: int) -> list[Any]:  # beyond a C long: an InputError
+    return [*records[:j], {**records[j], "bytes": [2**70]}, *records[j + 1 :]]
+
+
+def _negative_zero(records: list[Any], j: int) -> list[Any]:
+    return [*records[:j], {**records[j], "logprob": -0.0}, *records[j + 1 :]]
+
+
+_CHANGES = {
+    "drop": _drop,
+    "empty": _empty,
+    "as_bytes": _as_bytes,
+    "int_logprob": _int_logprob,
+    "no_bytes": _no_bytes,
+    "negative_zero": _negative_zero,
+    "huge_byte": _huge_byte,
+}
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    _inputs(),
+    st.integers(1, 6),
+    st.lists(st.integers(0, 10_000), min_size=2, max_size=5),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)), max_size=4),
+)
+def test_compiled_equals_pure_bit_for_bit(
+    given_input: tuple[Any, dict[str, Any]],
+    batch: int,
+    cuts: list[int],
+    spans: list[tuple[int, int]],
+) -> None:
+    data, options = given_input
+    _both(data, batch=batch, cuts=cuts, spans=spans, **options)
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(tbst.payloads(top_logprobs=0, max_token_bytes=3), st.sampled_from(("cover", "split")))
+def test_the_core_takes_plain_records_and_agrees_bit_for_bit(
+    payload: tbst.Payload, attribution: str
+) -> None:
+    records = payload.tokens
+    doc = tokbytes.decode(records, attribution=attribution)
+    if records:  # the core read them (no Python bytes per token) and scores their units
+        assert doc.alignment.token_lengths is None
+        assert doc.alignment.core is not None
+    _both(records, batch=3, cuts=[1, 5], spans=[(0, 7)], attribution=attribution)
+
+
+@needs_core
+def test_the_core_hands_unusual_input_to_python() -> None:
+    plain = [{"token": "가", "bytes": list("가".encode()), "logprob": -0.5}]
+    assert _speedups.core.read_records(plain) is not None  # type: ignore[union-attr]
+    unusual = {
+        "empty token": [*plain, {"token": "", "bytes": [], "logprob": -0.1}],
+        "int logprob": [{**plain[0], "logprob": 0}],
+        "bool byte": [{**plain[0], "bytes": [True]}],
+        "byte over 255": [{**plain[0], "bytes": [256]}],
+        "huge int byte": [{**plain[0], "bytes": [2**70]}],
+        "huge negative byte": [{**plain[0], "bytes": [-(2**70)]}],
+        "no bytes": [{"token": "a", "logprob": -0.1}],
+        "NaN": [{**plain[0], "logprob": math.nan}],
+        "positive": [{**plain[0], "logprob": 0.5}],
+        "string bytes": [{**plain[0], "bytes": "ab"}],
+        "not a record": ["a"],
+    }
+    for why, records in unusual.items():
+        assert _speedups.core.read_records(records) is None, why  # type: ignore[union-attr]
+    # Invalid UTF-8 in replace mode: read by the core, decoded and reported by Python.
+    cut = tokbytes.decode([{**plain[0], "bytes": [0xEA, 0xB0]}], errors="replace")
+    assert cut.alignment.core is None and cut.problems[0].kind == "truncated"
+
+
+# -- the summation rule --------------------------------------------------------------------------
+
+# A character cut into three tokens: compensated summation (math.fsum, and sum() from Python
+# 3.12) keeps the two tiny terms, the left-to-right rule loses both.
+_THREE = [
+    {"token": "\\xea", "bytes": [0xEA], "logprob": -1.0},
+    {"token": "\\xb0", "bytes": [0xB0], "logprob": -1e-16},
+    {"token": "\\x80", "bytes": [0x80], "logprob": -1e-16},
+]
+
+
+@pytest.mark.parametrize("path", ["compiled", "pure"])
+def test_scores_are_summed_left_to_right_in_token_order(path: str) -> None:
+    expected = ((0.0 + -1.0) + -1e-16) + -1e-16
+    assert expected.hex() != math.fsum([-1.0, -1e-16, -1e-16]).hex()  # the rules differ here
+    if path == "compiled" and _speedups.core is None:
+        pytest.skip("the compiled core is not in use")
+    with _speedups.forced_pure() if path == "pure" else _nothing():
+        doc = tokbytes.decode(_THREE, attribution="cover")
+        scores = [
+            doc.chars[0].logprob,
+            doc.chars.logprobs()[0],
+            doc.graphemes[0].logprob,
+            doc.words.logprobs()[0],
+            doc.span(0, 1).logprob,
+            doc.logprob,
+        ]
+    assert [s.hex() for s in scores] == [expected.hex()] * len(scores)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@given(st.lists(st.floats(max_value=0.0, allow_nan=False, allow_infinity=False), max_size=6))
+def test_left_sum_is_the_plain_left_to_right_sum(values: list[float]) -> None:
+    total = 0.0
+    for value in values:
+        total += value
+    assert left_sum(values).hex() == total.hex()
+    if _speedups.core is not None:
+        assert _speedups.core.left_sum(values).hex() == total.hex()
+
+
+# -- the build -----------------------------------------------------------------------------------
+
+
+def _compiled_in_subprocess(**env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if k != "TOKBYTES_PURE"}
+    environment.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", "import tokbytes; print(tokbytes.compiled)"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def _core_built() -> bool:
+    package = Path(tokbytes.__file__).parent
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    return (package / f"_core{suffix}").exists()
+
+
+def test_tokbytes_pure_forces_the_pure_path() -> None:
+    assert _compiled_in_subprocess(TOKBYTES_PURE="1") == "False"
+
+
+def test_the_core_is_built_and_used_where_a_compiler_is() -> None:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        pytest.skip(f"no C compiler ({compiler}): the pure path is expected")
+    assert _core_built(), (
+        "a C compiler is here but tokbytes/_core was not built: reinstall with "
+        "`pip install -e . -v` and read the build_ext warning"
+    )
+    assert _compiled_in_subprocess() == "True"
+    assert _compiled_in_subprocess(TOKBYTES_PURE="0") == "True"
+
+
+def test_version_says_which_path_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tokbytes", "--version"], capture_output=True, text=True, check=True
+    )
+    expected = "compiled core" if tokbytes.compiled else "pure Python"
+    assert done.stdout.strip() == f"tokbytes {tokbytes.__version__} ({expected})"
+
+
+# -- the streaming decoder -----------------------------------------------------------------------
+
+
+def _stream_picture(
+    records: list[Any], feeds: list[int], peeks: list[bool], options: dict[str, Any]
+) -> list[Any]:
+    """Every feed's units (``record``, ``[record]`` or several records per feed, as ``feeds``
+    says), the state read between feeds (``peeks``), then close() and the problems."""
+    decoder = tokbytes.StreamDecoder(**options)
+    out: list[Any] = []
+    position = 0
+    for k, size in enumerate(feeds):
+        chunk = records[position : position + size]
+        position += size
+        if not chunk:
+            continue
+        fed = chunk[0] if size == 1 and k % 2 else chunk
+        out.append(_outcome(lambda fed=fed: [_bits(tuple(u)) for u in decoder.feed(fed)]))
+        if out[-1][0] == "error":
+            return out
+        if peeks[k % len(peeks)]:
+            out.append((decoder.text, decoder.pending, decoder.tokens_seen))
+    out.append(_outcome(lambda: [_bits(tuple(u)) for u in decoder.close()]))
+    out.append((decoder.text, decoder.pending, decoder.tokens_seen, decoder.problems))
+    return out
+
+
+@st.composite
+def _stream_inputs(draw: st.DrawFn) -> tuple[list[Any], list[int], list[bool], dict[str, Any]]:
+    payload = draw(tbst.payloads(top_logprobs=0))
+    records: list[Any] = [dict(r) for r in payload.tokens]
+    for change in draw(st.lists(st.sampled_from(sorted(_CHANGES)), max_size=2)):
+        if records:
+            records = _CHANGES[change](records, draw(st.integers(0, len(records) - 1)))
+    if records and draw(st.booleans()):  # a SentencePiece-looking or a lossy token
+        j = draw(st.integers(0, len(records) - 1))
+        data = draw(st.sampled_from([b"<0xEA>", b"<b>", "\ufffd".encode()]))
+        records.insert(j, {"token": data.decode(), "bytes": list(data), "logprob": -0.5})
+    feeds = draw(st.lists(st.integers(1, 3), min_size=len(records), max_size=len(records)))
+    options = {
+        "level": draw(st.sampled_from(LEVELS)),
+        "attribution": draw(st.sampled_from(("cover", "cover", "split"))),
+        "errors": draw(st.sampled_from(("strict", "replace"))),
+        "keep_history": draw(st.booleans()),
+    }
+    return records, feeds, draw(st.lists(st.booleans(), min_size=1, max_size=4)), options
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_stream_inputs())
+def test_stream_compiled_equals_pure_bit_for_bit(
+    given_input: tuple[list[Any], list[int], list[bool], dict[str, Any]],
+) -> None:
+    records, feeds, peeks, options = given_input
+    compiled = _stream_picture(records, feeds, peeks, options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(records, feeds, peeks, options)
+    assert compiled == pure
+
+
+@needs_core
+def test_the_stream_hands_plain_records_to_the_core() -> None:
+    decoder = tokbytes.StreamDecoder("char")
+    text = "가 a😊b"
+    data = text.encode()
+    units = []
+    for k in range(len(data)):  # one byte per token: every character split
+        units += decoder.feed({"token": "", "bytes": [data[k]], "logprob": -0.25})
+    assert decoder._feeder is not None  # armed: the compiled path took these
+    assert decoder.text == text[:-1] or decoder.text == text
+    units += decoder.close()
+    assert "".join(u.text for u in units) == text
+    assert units[0].tokens == (0, 1, 2) and units[0].logprob == ((0.0 + -0.25) + -0.25) + -0.25
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(
+        st.text(alphabet="ab .,\n\té\u00a0ß€가中\r\u0301\u1100\u1161\u200d🇰", max_size=40),
+        top_logprobs=0,
+    ),
+    st.sampled_from(LEVELS[:2]),
+    st.lists(st.integers(1, 2), min_size=40, max_size=40),
+)
+def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
+    payload: tbst.Payload, level: str, feeds: list[int]
+) -> None:
+    """Mostly the compiled path (graphemes of one character), with the characters that hand
+    the window back (combining marks, CR, Hangul jamo, ZWJ, regional indicators) mixed in."""
+    options = {"level": level}
+    compiled = _stream_picture(payload.tokens, feeds, [False, True], options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(payload.tokens, feeds, [False, True], options)
+    assert compiled == pure

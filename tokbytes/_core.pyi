@@ -1,0 +1,69 @@
+"""Types of the compiled core (``_core.pyx``); see that file and ``_speedups.py``."""
+
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .records import Unit
+
+def read_records(records: Any) -> tuple[bytes, array[int], list[float]] | None: ...
+def char_starts(buffer: bytes) -> array[int]: ...
+def left_sum(values: Any) -> float | None: ...
+def word_ranges(pieces: list[str]) -> tuple[array[int], array[int]]: ...
+
+class Aligned:
+    text: str
+    n_tokens: int
+    n_chars: int
+    def logprobs_of(
+        self,
+        starts: array[int] | None,
+        ends: array[int] | None,
+        lo: int,
+        hi: int,
+        split: bool,
+        whole: array[int] | None = None,
+    ) -> list[float]: ...
+    def units(
+        self,
+        starts: array[int] | None,
+        ends: array[int] | None,
+        lo: int,
+        hi: int,
+        split: bool,
+        whole: array[int] | None = None,
+    ) -> Iterator[Unit]: ...
+    def unit(self, start: int, end: int, split: bool, whole: array[int] | None = None) -> Unit: ...
+    def word_denominators(self, starts: Sequence[int], ends: Sequence[int]) -> array[int]: ...
+
+def aligned(
+    text: str,
+    token_ends: Sequence[int],
+    logprobs: list[float],
+    char_bounds: Sequence[int],
+    token_base: int,
+    byte_base: int,
+    char_base: int,
+) -> Aligned | None: ...
+
+def set_joining(table: bytes) -> None: ...
+def has_joining() -> bool: ...
+
+class CharFeeder:
+    def feed(self, x: Any) -> list[Unit] | None: ...
+    def state(
+        self,
+    ) -> tuple[list[bytes], list[float], int, int, int, int, int, int, str]: ...
+
+def char_feeder(
+    parts: list[bytes],
+    logprobs: list[float],
+    token_base: int,
+    byte_base: int,
+    done: int,
+    char_base: int,
+    seen: int,
+    reported_tokens: int,
+    history: list[Any] | None,
+    graphemes: bool = False,
+) -> CharFeeder | None: ...

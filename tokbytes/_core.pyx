@@ -1,0 +1,925 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True, embedsignature=True
+"""The compiled core: the common case of ``alignment.py`` and ``units.py`` in C.
+
+The Python modules are the reference and stay complete; they call in here through a narrow
+interface and do the work themselves whenever the core answers None ("not mine"): records that
+are not plain dicts or objects with a list of ints (or ``bytes``) and a float logprob, tokens with
+no bytes, logprobs that are not floats or need an error message, invalid UTF-8, recovered bytes.
+What the core does take it computes with the same expressions in the same order, so results are
+identical, floats bit for bit (``tests/test_core.py`` proves it against the pure path):
+
+* a unit's cover score is its one token's logprob, or ``0.0 + lp[first] + ... + lp[last]`` left
+  to right in token order when several tokens carry it (the summation rule, see
+  ``docs/design.md``);
+* a split score is ``0.0 + lp[j] * share / whole + ...`` over the same tokens, left to right.
+"""
+
+from cpython.array cimport array, clone, resize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.long cimport PyLong_FromLongLong, PyLong_FromSsize_t
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy
+
+from array import array as _make_array
+
+from .records import Unit
+
+cdef extern from "Python.h":
+    Py_ssize_t PyList_GET_SIZE(object)
+    long PyLong_AsLongAndOverflow(object, int*) except? -1
+    PyObject* PyList_GET_ITEM(object, Py_ssize_t)
+    Py_ssize_t PyTuple_GET_SIZE(object)
+    PyObject* PyTuple_GET_ITEM(object, Py_ssize_t)
+    object PyUnicode_Substring(object, Py_ssize_t, Py_ssize_t)
+    object PyUnicode_FromOrdinal(int)
+    Py_UCS4 PyUnicode_READ_CHAR(object, Py_ssize_t)
+    Py_ssize_t PyUnicode_GET_LENGTH(object)
+    bint Py_UNICODE_ISSPACE(Py_UCS4)
+    object PyUnicode_DecodeUTF8(const char*, Py_ssize_t, const char*)
+    void PyObject_GC_UnTrack(void*)
+    int PY_VERSION_HEX
+
+#: Same as ``alignment.LOGPROB_TOLERANCE``: above it a logprob needs the Python path's error.
+cdef double LOGPROB_TOLERANCE = 1e-6
+
+cdef array _Q = _make_array("q")
+cdef array _D = _make_array("d")
+cdef object _tuple_new = tuple.__new__
+cdef PyTypeObject* _UNIT = <PyTypeObject*>Unit
+# Python 3.14 caches a tuple's hash in the object; a tuple made by PyType_GenericAlloc would
+# start with a wrong cache, so from 3.14 on units are made through tuple.__new__.
+cdef bint _GENERIC_ALLOC = PY_VERSION_HEX < 0x030E0000
+
+
+# -- reading records ---------------------------------------------------------------------------
+
+
+cdef inline Py_ssize_t _append_bytes(object raw, char** out, Py_ssize_t* size, Py_ssize_t* cap):
+    """Append a token's bytes (a list or tuple of ints 0-255, or ``bytes``); -1: not mine."""
+    cdef Py_ssize_t k, m
+    cdef long v
+    cdef int overflow
+    cdef PyObject* item
+    cdef bint is_list = type(raw) is list
+    if is_list or type(raw) is tuple:
+        m = PyList_GET_SIZE(raw) if is_list else PyTuple_GET_SIZE(raw)
+    elif type(raw) is bytes:
+        m = PyBytes_GET_SIZE(raw)
+    else:
+        return -1
+    if m == 0:  # a token with no bytes: the Python path records the problem
+        return -1
+    if size[0] + m > cap[0]:
+        cap[0] = 2 * (size[0] + m) + 64
+        grown = <char*>realloc(out[0], cap[0])
+        if grown == NULL:
+            raise MemoryError()
+        out[0] = grown
+    if type(raw) is bytes:
+        memcpy(out[0] + size[0], PyBytes_AS_STRING(raw), m)
+    else:
+        for k in range(m):
+            item = PyList_GET_ITEM(raw, k) if is_list else PyTuple_GET_ITEM(raw, k)
+            if type(<object>item) is not int:  # bools, floats, strings: the Python path says so
+                return -1
+            v = PyLong_AsLongAndOverflow(<object>item, &overflow)  # no error for huge ints
+            if v < 0 or v > 255:
+                return -1
+            out[0][size[0] + k] = <char>v
+    size[0] += m
+    return m
+
+
+def read_records(records):
+    """``(buffer, token_ends, logprobs)`` of token records, or None when they are not plain.
+
+    ``buffer`` is every token's bytes joined, ``token_ends`` an ``array("q")`` of the offset just
+    past each token, ``logprobs`` a list of the records' own float objects. Plain records are
+    dicts (exactly ``dict``) or objects with attributes, whose ``bytes`` is a non-empty list or
+    tuple of ints 0-255 (or ``bytes``) and whose ``logprob`` is a float, not NaN, <= 1e-6.
+    """
+    if type(records) is not list and type(records) is not tuple:
+        return None
+    cdef Py_ssize_t n = len(records), i
+    if n == 0:
+        return None
+    cdef array ends = clone(_Q, n, False)
+    cdef long long* e = ends.data.as_longlongs
+    cdef list logprobs = PyList_New(n)
+    cdef PyObject* found
+    cdef object record, raw, logprob
+    cdef double value
+    cdef Py_ssize_t size = 0, cap = 8 * n + 64
+    cdef char* out = <char*>malloc(cap)
+    if out == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            record = records[i]
+            if type(record) is dict:
+                found = PyDict_GetItem(record, "bytes")
+                if found == NULL:
+                    return None
+                raw = <object>found
+                found = PyDict_GetItem(record, "logprob")
+                if found == NULL:
+                    return None
+                logprob = <object>found
+            elif isinstance(record, (dict, str, bytes, int, float, list, tuple)) or record is None:
+                return None  # mappings and non-records: the Python path reads or rejects them
+            else:
+                raw = getattr(record, "bytes", None)
+                logprob = getattr(record, "logprob", None)
+            if type(logprob) is not float:  # ints stay ints in the Python path; None is an error
+                return None
+            value = PyFloat_AS_DOUBLE(logprob)
+            if value != value or value > LOGPROB_TOLERANCE:
+                return None
+            if _append_bytes(raw, &out, &size, &cap) < 0:
+                return None
+            e[i] = size
+            Py_INCREF(logprob)
+            PyList_SET_ITEM(logprobs, i, logprob)
+        buffer = PyBytes_FromStringAndSize(out, size)
+    finally:
+        free(out)
+    return buffer, ends, logprobs
+
+
+def char_starts(bytes buffer):
+    """``array("q")`` of the byte offsets where characters of valid UTF-8 start, plus the length."""
+    cdef const unsigned char* data = <const unsigned char*>PyBytes_AS_STRING(buffer)
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(buffer), b, count = 0
+    for b in range(size):
+        count += (data[b] & 0xC0) != 0x80
+    cdef array out = clone(_Q, count + 1, False)
+    cdef long long* o = out.data.as_longlongs
+    count = 0
+    for b in range(size):
+        if (data[b] & 0xC0) != 0x80:
+            o[count] = b
+            count += 1
+    o[count] = size
+    return out
+
+
+def left_sum(values):
+    """``0.0 + values[0] + values[1] + ...``, left to right (a list of floats), or None."""
+    cdef double total = 0.0
+    cdef Py_ssize_t i, n
+    if type(values) is not list:
+        return None
+    n = PyList_GET_SIZE(values)
+    for i in range(n):
+        if type(<object>PyList_GET_ITEM(values, i)) is not float:
+            return None
+    for i in range(n):
+        total += PyFloat_AS_DOUBLE(<object>PyList_GET_ITEM(values, i))
+    return total
+
+
+def word_ranges(list pieces):
+    """``(starts, ends)`` (``array("q")``) of the pieces holding a non-whitespace character.
+
+    ``pieces`` is the text split at its word boundaries (``units.word_ranges`` does the same
+    with ``accumulate`` and ``compress``).
+    """
+    cdef Py_ssize_t n = PyList_GET_SIZE(pieces), i, k, size, offset = 0, count = 0
+    cdef array starts = clone(_Q, n, False), ends = clone(_Q, n, False)
+    cdef object piece
+    for i in range(n):
+        piece = <object>PyList_GET_ITEM(pieces, i)
+        size = PyUnicode_GET_LENGTH(piece)
+        for k in range(size):
+            if not Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, k)):
+                starts.data.as_longlongs[count] = offset
+                ends.data.as_longlongs[count] = offset + size
+                count += 1
+                break
+        offset += size
+    resize(starts, count)
+    resize(ends, count)
+    return starts, ends
+
+
+# -- units -------------------------------------------------------------------------------------
+
+
+cdef extern from *:
+    """
+    /* A tuple subclass instance with 8 fields, the last one None, made like tuple.__new__ makes
+       it (tp_alloc is PyType_GenericAlloc) but without the argument tuple; then untracked by
+       the GC: a unit's fields (strings, ints, a tuple of ints, a float) never form a cycle. */
+    static PyObject* tokbytes_unit8(PyTypeObject* type, PyObject* f0, PyObject* f1,
+                                    PyObject* f2, PyObject* f3, PyObject* f4, PyObject* f5,
+                                    PyObject* f6) {
+        PyObject* unit = PyType_GenericAlloc(type, 8);
+        if (unit == NULL) return NULL;
+        Py_INCREF(f0); PyTuple_SET_ITEM(unit, 0, f0);
+        Py_INCREF(f1); PyTuple_SET_ITEM(unit, 1, f1);
+        Py_INCREF(f2); PyTuple_SET_ITEM(unit, 2, f2);
+        Py_INCREF(f3); PyTuple_SET_ITEM(unit, 3, f3);
+        Py_INCREF(f4); PyTuple_SET_ITEM(unit, 4, f4);
+        Py_INCREF(f5); PyTuple_SET_ITEM(unit, 5, f5);
+        Py_INCREF(f6); PyTuple_SET_ITEM(unit, 6, f6);
+        Py_INCREF(Py_None); PyTuple_SET_ITEM(unit, 7, Py_None);
+        PyObject_GC_UnTrack(unit);
+        return unit;
+    }
+    """
+    object tokbytes_unit8(PyTypeObject*, object, object, object, object, object, object, object)
+
+
+cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
+                              long long byte_end, object tokens, object logprob):
+    """A :class:`~tokbytes.records.Unit` (``replaced_bytes`` None)."""
+    return _unit_of(
+        text,
+        PyLong_FromLongLong(start),
+        PyLong_FromLongLong(end),
+        PyLong_FromLongLong(byte_start),
+        PyLong_FromLongLong(byte_end),
+        tokens,
+        logprob,
+    )
+
+
+cdef inline object _unit_of(object text, object f1, object f2, object f3, object f4,
+                            object tokens, object logprob):
+    if not _GENERIC_ALLOC:
+        return _tuple_new(Unit, (text, f1, f2, f3, f4, tokens, logprob, None))
+    return tokbytes_unit8(_UNIT, text, f1, f2, f3, f4, tokens, logprob)
+
+
+cdef class Aligned:
+    """An :class:`~tokbytes.alignment.Alignment` as C arrays, for scoring and making units.
+
+    Made by :func:`aligned` (None when the alignment is not plain). Unit ranges are character
+    offsets: ``starts``/``ends`` arrays (``array("q")``), or None for consecutive characters
+    (unit ``i`` is character ``i``).
+    """
+
+    cdef readonly str text
+    cdef readonly Py_ssize_t n_tokens
+    cdef readonly Py_ssize_t n_chars
+    cdef list logprobs
+    cdef array _ends, _values, _bounds
+    cdef const long long* ends
+    cdef const double* values
+    cdef const long long* bounds  # NULL for ASCII text: byte offset == character offset
+    cdef long long token_base, byte_base, char_base
+
+    cdef inline long long byte_of(self, Py_ssize_t char) noexcept:
+        return self.bounds[char] if self.bounds != NULL else char
+
+    cdef inline Py_ssize_t token_at(self, long long byte) noexcept:
+        """bisect_right(ends, byte): the token holding ``byte``."""
+        cdef Py_ssize_t lo = 0, hi = self.n_tokens, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.ends[mid] <= byte:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    cdef inline double score(self, Py_ssize_t first, Py_ssize_t last, long long byte_start,
+                             long long byte_end, bint split, const long long* whole_of) noexcept:
+        cdef double total = 0.0
+        cdef Py_ssize_t j
+        cdef long long token_start, token_end, share, whole
+        if not split:
+            if first == last:
+                return self.values[first]
+            for j in range(first, last + 1):
+                total += self.values[j]
+            return total
+        for j in range(first, last + 1):
+            token_start = self.ends[j - 1] if j else 0
+            token_end = self.ends[j]
+            share = min(byte_end, token_end) - max(byte_start, token_start)
+            whole = whole_of[j] if whole_of != NULL else token_end - token_start
+            if share > 0 and whole > 0:
+                total += self.values[j] * share / whole
+        return total
+
+    cdef inline object score_object(self, Py_ssize_t first, Py_ssize_t last, long long byte_start,
+                                    long long byte_end, bint split, const long long* whole_of):
+        if not split and first == last:  # the token's own float object, as the Python path
+            return <object>PyList_GET_ITEM(self.logprobs, first)
+        return PyFloat_FromDouble(self.score(first, last, byte_start, byte_end, split, whole_of))
+
+    cdef inline object token_tuple(self, Py_ssize_t first, Py_ssize_t last):
+        cdef object out = PyTuple_New(last - first + 1)
+        cdef Py_ssize_t j
+        for j in range(first, last + 1):
+            value = PyLong_FromSsize_t(j + self.token_base)
+            Py_INCREF(value)
+            PyTuple_SET_ITEM(out, j - first, value)
+        PyObject_GC_UnTrack(<void*>out)
+        return out
+
+    cdef inline object char_text(self, Py_ssize_t start, Py_ssize_t end):
+        if end - start == 1:
+            return PyUnicode_FromOrdinal(PyUnicode_READ_CHAR(self.text, start))
+        return PyUnicode_Substring(self.text, start, end)
+
+    def logprobs_of(self, starts, ends, Py_ssize_t lo, Py_ssize_t hi, bint split, whole=None):
+        """The scores of units ``lo .. hi - 1`` (a list of floats)."""
+        cdef const long long* s = NULL
+        cdef const long long* e = NULL
+        cdef const long long* w = NULL
+        cdef array a_s, a_e, a_w
+        if starts is not None:
+            a_s, a_e = starts, ends
+            s, e = a_s.data.as_longlongs, a_e.data.as_longlongs
+        if whole is not None:
+            a_w = whole
+            w = a_w.data.as_longlongs
+        cdef list out = PyList_New(hi - lo if hi > lo else 0)
+        cdef Py_ssize_t i, first, last = 0, t = -1
+        cdef long long bs, be
+        for i in range(lo, hi):
+            bs = self.byte_of(s[i] if s != NULL else i)
+            be = self.byte_of(e[i] if e != NULL else i + 1)
+            if t < 0:
+                t = self.token_at(bs)
+            while self.ends[t] <= bs:  # units come in text order: the token pointer only moves on
+                t += 1
+            first = last = t
+            while self.ends[last] < be:
+                last += 1
+            value = self.score_object(first, last, bs, be, split, w)
+            Py_INCREF(value)
+            PyList_SET_ITEM(out, i - lo, value)
+        return out
+
+    def units(self, starts, ends, Py_ssize_t lo, Py_ssize_t hi, bint split, whole=None):
+        """An iterator making units ``lo .. hi - 1`` one at a time."""
+        cdef UnitIterator it = UnitIterator.__new__(UnitIterator)
+        it.al = self
+        it.i, it.hi, it.split, it.t = lo, hi, split, -1
+        if starts is not None:
+            it._starts, it._ends = starts, ends
+            it.starts, it.ends = it._starts.data.as_longlongs, it._ends.data.as_longlongs
+        if whole is not None:
+            it._whole = whole
+            it.whole = it._whole.data.as_longlongs
+        return it
+
+    def unit(self, Py_ssize_t start, Py_ssize_t end, bint split, whole=None):
+        """The unit for characters ``[start, end)`` (``start < end``, checked by the caller)."""
+        cdef const long long* w = NULL
+        cdef array a_w
+        if whole is not None:
+            a_w = whole
+            w = a_w.data.as_longlongs
+        cdef long long bs = self.byte_of(start), be = self.byte_of(end)
+        cdef Py_ssize_t first = self.token_at(bs), last = first
+        while self.ends[last] < be:
+            last += 1
+        return self.make(start, end, bs, be, first, last, split, w, None)
+
+    cdef object make(self, Py_ssize_t start, Py_ssize_t end, long long bs, long long be,
+                     Py_ssize_t first, Py_ssize_t last, bint split, const long long* w,
+                     object tokens):
+        if tokens is None:
+            tokens = self.token_tuple(first, last)
+        return _make_unit(
+            self.char_text(start, end),
+            start + self.char_base,
+            end + self.char_base,
+            bs + self.byte_base,
+            be + self.byte_base,
+            tokens,
+            self.score_object(first, last, bs, be, split, w),
+        )
+
+    def word_denominators(self, starts, ends):
+        """For each token, how many of its bytes lie inside the units (split scores of words)."""
+        cdef array a_s = starts, a_e = ends
+        cdef const long long* s = a_s.data.as_longlongs
+        cdef const long long* e = a_e.data.as_longlongs
+        cdef array out = clone(_Q, self.n_tokens, True)
+        cdef long long* o = out.data.as_longlongs
+        cdef Py_ssize_t i, j, t = -1
+        cdef long long bs, be, token_start
+        for i in range(len(a_s)):
+            bs, be = self.byte_of(s[i]), self.byte_of(e[i])
+            if t < 0:
+                t = self.token_at(bs)
+            while self.ends[t] <= bs:
+                t += 1
+            j = t
+            while True:
+                token_start = self.ends[j - 1] if j else 0
+                o[j] += min(be, self.ends[j]) - max(bs, token_start)
+                if self.ends[j] >= be:
+                    break
+                j += 1
+        return out
+
+
+cdef class UnitIterator:
+    """Units made one at a time (see :meth:`Aligned.units`)."""
+
+    cdef Aligned al
+    cdef Py_ssize_t i, hi, t
+    cdef bint split
+    cdef array _starts, _ends, _whole
+    cdef const long long* starts
+    cdef const long long* ends
+    cdef const long long* whole
+    cdef Py_ssize_t single_token
+    cdef object single  # the last one-token tuple, shared by the consecutive units of a token
+    # The previous unit's end offsets and their int objects: the next unit usually starts there
+    # (characters, graphemes), so its start fields share them instead of making new ints.
+    cdef Py_ssize_t last_end
+    cdef long long last_byte_end
+    cdef object last_end_obj, last_byte_end_obj
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef Aligned al = self.al
+        cdef Py_ssize_t i = self.i, start, end, first, last, t
+        if i >= self.hi:
+            raise StopIteration
+        self.i = i + 1
+        start = self.starts[i] if self.starts != NULL else i
+        end = self.ends[i] if self.ends != NULL else i + 1
+        cdef long long bs = al.byte_of(start), be = al.byte_of(end)
+        t = self.t
+        if t < 0:
+            t = al.token_at(bs)
+        while al.ends[t] <= bs:
+            t += 1
+        self.t = t
+        first = last = t
+        while al.ends[last] < be:
+            last += 1
+        if first == last:
+            if self.single is None or self.single_token != first:
+                self.single = al.token_tuple(first, first)
+                self.single_token = first
+            tokens = self.single
+        else:
+            tokens = al.token_tuple(first, last)
+        if self.last_end_obj is not None and start == self.last_end:
+            start_obj, byte_start_obj = self.last_end_obj, self.last_byte_end_obj
+        else:
+            start_obj = PyLong_FromLongLong(start + al.char_base)
+            byte_start_obj = PyLong_FromLongLong(bs + al.byte_base)
+        end_obj = PyLong_FromLongLong(end + al.char_base)
+        if be + al.byte_base == end + al.char_base:  # ASCII so far: one int for both
+            byte_end_obj = end_obj
+        else:
+            byte_end_obj = PyLong_FromLongLong(be + al.byte_base)
+        self.last_end, self.last_end_obj = end, end_obj
+        self.last_byte_end, self.last_byte_end_obj = be, byte_end_obj
+        return _unit_of(
+            al.char_text(start, end),
+            start_obj,
+            end_obj,
+            byte_start_obj,
+            byte_end_obj,
+            tokens,
+            al.score_object(first, last, bs, be, self.split, self.whole),
+        )
+
+
+def aligned(str text, token_ends, list logprobs, char_bounds, long long token_base,
+            long long byte_base, long long char_base):
+    """:class:`Aligned` over an alignment's fields, or None when a logprob is not a float.
+
+    ``char_bounds`` is a ``range`` (ASCII: one byte per character) or an ``array("q")``.
+    """
+    cdef Py_ssize_t n = len(logprobs), j
+    cdef Aligned al = Aligned.__new__(Aligned)
+    cdef array values = clone(_D, n, False)
+    for j in range(n):
+        item = <object>PyList_GET_ITEM(logprobs, j)
+        if type(item) is not float:
+            return None
+        values.data.as_doubles[j] = PyFloat_AS_DOUBLE(item)
+    if type(token_ends) is not array or (<array>token_ends).ob_descr.typecode != c'q':
+        token_ends = _make_array("q", token_ends)
+    al._ends, al._values = token_ends, values
+    al.ends, al.values = al._ends.data.as_longlongs, values.data.as_doubles
+    if isinstance(char_bounds, range):
+        al.bounds = NULL
+    else:
+        if type(char_bounds) is not array or (<array>char_bounds).ob_descr.typecode != c'q':
+            char_bounds = _make_array("q", char_bounds)
+        al._bounds = char_bounds
+        al.bounds = al._bounds.data.as_longlongs
+    al.text, al.logprobs, al.n_tokens, al.n_chars = text, logprobs, n, len(text)
+    al.token_base, al.byte_base, al.char_base = token_base, byte_base, char_base
+    return al
+
+
+# -- the streaming decoder's per-token character path ------------------------------------------
+
+
+cdef inline int _utf8_length(unsigned char lead) noexcept:
+    """Bytes of the character ``lead`` starts (0: not a lead byte of valid UTF-8)."""
+    if lead < 0x80:
+        return 1
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    if 0xF0 <= lead <= 0xF4:
+        return 4
+    return 0
+
+
+cdef inline bint _second_ok(unsigned char lead, unsigned char b) noexcept:
+    """The second byte after ``lead`` (no overlong forms, surrogates or code points > U+10FFFF)."""
+    if lead == 0xE0:
+        return 0xA0 <= b <= 0xBF
+    if lead == 0xED:
+        return 0x80 <= b <= 0x9F
+    if lead == 0xF0:
+        return 0x90 <= b <= 0xBF
+    if lead == 0xF4:
+        return 0x80 <= b <= 0x8F
+    return 0x80 <= b <= 0xBF
+
+
+cdef inline Py_UCS4 _code_point(const unsigned char* c, int size) noexcept:
+    if size == 1:
+        return c[0]
+    if size == 2:
+        return ((c[0] & 0x1F) << 6) | (c[1] & 0x3F)
+    if size == 3:
+        return ((c[0] & 0x0F) << 12) | ((c[1] & 0x3F) << 6) | (c[2] & 0x3F)
+    return ((c[0] & 0x07) << 18) | ((c[1] & 0x3F) << 12) | ((c[2] & 0x3F) << 6) | (c[3] & 0x3F)
+
+
+# One byte per code point: 1 where a grapheme break next to it may be suppressed (units._JOINING:
+# CR, Extend, ZWJ, SpacingMark, Prepend, regional indicators, Hangul jamo), set once by
+# set_joining(); until then every character from U+0300 on counts as joining.
+cdef bytes _joining_table = None
+cdef const unsigned char* _joining = NULL
+
+
+def set_joining(bytes table):
+    """Install the joining table (``units.joining_flags()``, 0x110000 bytes)."""
+    global _joining_table, _joining
+    if len(table) != 0x110000:
+        raise ValueError("the joining table has one byte per code point")
+    _joining_table = table
+    _joining = <const unsigned char*>PyBytes_AS_STRING(table)
+
+
+def has_joining():
+    return _joining != NULL
+
+
+cdef inline bint _may_join(Py_UCS4 code) noexcept:
+    if code < 0x300:
+        return code == 13
+    return _joining == NULL or _joining[code] != 0
+
+
+cdef struct CharInfo:
+    Py_UCS4 code
+    int size
+    long long byte_start, byte_end  # global byte offsets
+    Py_ssize_t first, last  # global indices of the tokens holding its first and last byte
+    unsigned char data[4]
+
+
+cdef class CharFeeder:
+    """``StreamDecoder`` characters or graphemes (cover scores) fed one plain record at a time.
+
+    Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
+    :meth:`feed` takes ``record`` or ``[record]`` where ``record`` is a dict whose ``bytes`` is a
+    non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD, whose ``logprob`` is
+    a float <= 1e-6, whose bytes continue valid UTF-8, and, for graphemes, whose characters
+    cannot join a neighbour (not in ``units._JOINING``: a grapheme is then one character, see
+    ``units.grapheme_bounds``).
+    It returns the units the record finishes, made as ``StreamDecoder._next_chars`` (characters)
+    and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
+    ("not mine") without changing anything.
+
+    The window: the tokens from the one holding the frontier byte (the held character's first
+    byte, else the incomplete last character's) on, as ``pend_parts``/``pend_lps`` from token
+    ``pend_first`` at global byte ``pend_byte``.
+    """
+
+    cdef object history
+    cdef bint graphemes
+    cdef Py_ssize_t seen, pend_first, reported_tokens, inc_first
+    cdef long long byte_pos, char_pos, pend_byte, inc_byte
+    cdef list pend_parts, pend_lps
+    cdef unsigned char head[4]
+    cdef int head_len, head_need
+    cdef bint has_held
+    cdef CharInfo held
+    cdef unsigned char* scratch
+    cdef CharInfo* infos
+    cdef Py_ssize_t scratch_cap
+    cdef char* text
+    cdef Py_ssize_t text_len, text_cap
+
+    def __dealloc__(self):
+        free(self.scratch)
+        free(self.infos)
+        free(self.text)
+
+    cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
+        if self.text_len + size > self.text_cap:
+            self.text_cap = 2 * (self.text_len + size) + 256
+            grown = <char*>realloc(self.text, self.text_cap)
+            if grown == NULL:
+                raise MemoryError()
+            self.text = grown
+        memcpy(self.text + self.text_len, data, size)
+        self.text_len += size
+        return 0
+
+    cdef object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
+        return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
+
+    def feed(self, x):
+        cdef object record = x
+        if type(x) is list:
+            if PyList_GET_SIZE(x) != 1:
+                return None
+            record = <object>PyList_GET_ITEM(x, 0)
+        if type(record) is not dict:
+            return None
+        cdef PyObject* found = PyDict_GetItem(record, "logprob")
+        if found == NULL or type(<object>found) is not float:
+            return None
+        cdef object logprob = <object>found
+        cdef double lp_value = PyFloat_AS_DOUBLE(logprob)
+        if not lp_value <= LOGPROB_TOLERANCE:  # NaN too
+            return None
+        found = PyDict_GetItem(record, "bytes")
+        if found == NULL or type(<object>found) is not list:
+            return None
+        cdef object raw = <object>found
+        cdef Py_ssize_t m = PyList_GET_SIZE(raw), k
+        if m == 0:
+            return None
+        if m > self.scratch_cap:
+            grown = <unsigned char*>realloc(self.scratch, 2 * m)
+            if grown == NULL:
+                raise MemoryError()
+            self.scratch = grown
+            grown_infos = <CharInfo*>realloc(self.infos, (2 * m + 1) * sizeof(CharInfo))
+            if grown_infos == NULL:
+                raise MemoryError()
+            self.infos, self.scratch_cap = grown_infos, 2 * m
+        cdef unsigned char* data = self.scratch
+        cdef long v
+        cdef int overflow
+        cdef PyObject* item
+        for k in range(m):
+            item = PyList_GET_ITEM(raw, k)
+            if type(<object>item) is not int:
+                return None
+            v = PyLong_AsLongAndOverflow(<object>item, &overflow)  # no error for huge ints
+            if v < 2 or v > 255:  # NUL and SOH: the Python path says what they are
+                return None
+            data[k] = <unsigned char>v
+        if data[0] == 60:  # "<": maybe a SentencePiece <0xNN> piece
+            return None
+        for k in range(m - 2):
+            if data[k] == 0xEF and data[k + 1] == 0xBF and data[k + 2] == 0xBD:  # U+FFFD
+                return None
+
+        # Pass 1 (changes nothing): the characters the bytes complete, in order after the held
+        # one; the bytes must continue valid UTF-8.
+        cdef Py_ssize_t j = self.seen, count = 0, completed = 0
+        cdef long long pos = self.byte_pos, inc_byte = self.inc_byte
+        cdef Py_ssize_t inc_first = self.inc_first
+        cdef unsigned char h[4]
+        cdef int hl = self.head_len, hn = self.head_need, need, q
+        cdef unsigned char b
+        cdef CharInfo* info
+        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        cdef CharInfo* infos = self.infos
+        if self.has_held:
+            infos[0] = self.held
+            count = 1
+        for k in range(m):
+            b = data[k]
+            if hl == 0:
+                need = _utf8_length(b)
+                if need == 0:
+                    return None
+                h[0], hl, hn, inc_first, inc_byte = b, 1, need, j, pos + k
+            else:
+                if not (_second_ok(h[0], b) if hl == 1 else 0x80 <= b <= 0xBF):
+                    return None
+                h[hl] = b
+                hl += 1
+            if hl == hn:
+                info = &infos[count]
+                info.size = hn
+                for q in range(hn):
+                    info.data[q] = h[q]
+                info.code = _code_point(h, hn)
+                if self.graphemes and _may_join(info.code):
+                    return None  # clusters of several characters may form: the Python path
+                info.byte_start, info.byte_end = inc_byte, pos + k + 1
+                info.first, info.last = inc_first, j
+                count += 1
+                completed += 1
+                hl = 0
+
+        # Pass 2: the units (all characters but a held last one, for graphemes).
+        cdef bint was_pending = self.head_len > 0
+        cdef Py_ssize_t emit = count - 1 if self.graphemes and count else count, i, t
+        cdef list units = PyList_New(emit)
+        cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value
+        cdef object start_obj = PyLong_FromLongLong(self.char_pos), byte_start_obj = None
+        cdef long long ch = self.char_pos
+        cdef double total
+        for i in range(emit):
+            info = &infos[i]
+            if info.first == info.last == j:
+                if single is None:
+                    single = PyTuple_New(1)
+                    value = PyLong_FromSsize_t(j)
+                    Py_INCREF(value)
+                    PyTuple_SET_ITEM(single, 0, value)
+                tokens, score = single, logprob
+            else:
+                tokens = PyTuple_New(info.last - info.first + 1)
+                for t in range(info.first, info.last + 1):
+                    value = PyLong_FromSsize_t(t)
+                    Py_INCREF(value)
+                    PyTuple_SET_ITEM(tokens, t - info.first, value)
+                if info.first == info.last:
+                    score = self._lp(info.first, j, logprob)
+                else:
+                    total = 0.0  # the summation rule: left to right in token order, from 0.0
+                    for t in range(info.first, info.last + 1):
+                        total += PyFloat_AS_DOUBLE(self._lp(t, j, logprob))
+                    score = PyFloat_FromDouble(total)
+            if byte_start_obj is None:
+                byte_start_obj = PyLong_FromLongLong(info.byte_start)
+            end_obj = PyLong_FromLongLong(ch + 1)
+            if info.byte_end == ch + 1:
+                byte_end_obj = end_obj
+            else:
+                byte_end_obj = PyLong_FromLongLong(info.byte_end)
+            self._append_text(info.data, info.size)
+            unit = _unit_of(
+                PyUnicode_FromOrdinal(info.code), start_obj, end_obj, byte_start_obj,
+                byte_end_obj, tokens, score
+            )
+            Py_INCREF(unit)
+            PyList_SET_ITEM(units, i, unit)
+            ch += 1
+            start_obj, byte_start_obj = end_obj, byte_end_obj
+
+        # The new state, as the Python path leaves the decoder's fields.
+        if self.graphemes:
+            if emit:
+                self.reported_tokens = j + 1
+        elif completed or not was_pending:
+            self.reported_tokens = j + 1
+        self.has_held = self.graphemes and count > 0
+        if self.has_held:
+            self.held = infos[count - 1]
+        cdef long long frontier = -1, token_start
+        if self.has_held:
+            frontier = self.held.byte_start
+        elif hl:
+            frontier = inc_byte
+        cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
+        cdef Py_ssize_t f
+        if frontier < 0:
+            self.pend_parts, self.pend_lps = [], []
+        elif frontier >= pos:  # the frontier is in this token: it opens the window alone
+            self.pend_parts, self.pend_lps = [part], [logprob]
+            self.pend_first, self.pend_byte = j, pos
+        else:  # drop the window tokens wholly before the frontier, add this one
+            token_start = self.pend_byte
+            f = 0
+            while token_start + len(<bytes>self.pend_parts[f]) <= frontier:
+                token_start += len(<bytes>self.pend_parts[f])
+                f += 1
+            self.pend_parts = self.pend_parts[f:]
+            self.pend_lps = self.pend_lps[f:]
+            self.pend_parts.append(part)
+            self.pend_lps.append(logprob)
+            self.pend_first += f
+            self.pend_byte = token_start
+        self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
+        self.head_len, self.head_need = hl, hn
+        self.inc_first, self.inc_byte = inc_first, inc_byte
+        self.seen = j + 1
+        self.byte_pos = pos + m
+        self.char_pos = ch
+        if self.history is not None:
+            self.history.append(record)
+        return units
+
+    def state(self):
+        """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
+        text)``: the decoder's fields as the Python path would have left them, and the text
+        emitted since the last call (handed over once)."""
+        text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
+        self.text_len = 0
+        cdef long long frontier = self.held.byte_start if self.has_held else self.inc_byte
+        if self.has_held or self.head_len:
+            return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
+                    frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
+                    text)
+        return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
+                self.reported_tokens, text)
+
+
+def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
+                Py_ssize_t done, long long char_base, Py_ssize_t seen,
+                Py_ssize_t reported_tokens, history, bint graphemes=False):
+    """A :class:`CharFeeder` taking over a ``StreamDecoder``'s window (its fields as the Python
+    path leaves them), or None when the window is not what the feeder keeps: an incomplete last
+    character, after (graphemes) one held character that cannot join a neighbour."""
+    cdef CharFeeder feeder = CharFeeder.__new__(CharFeeder)
+    cdef bytes pending
+    cdef Py_ssize_t k, token, size, offset
+    cdef long long start
+    cdef int need
+    feeder.history, feeder.graphemes = history, graphemes
+    feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
+    feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
+    feeder.scratch_cap = 64
+    feeder.scratch = <unsigned char*>malloc(64)
+    feeder.infos = <CharInfo*>malloc(65 * sizeof(CharInfo))
+    if feeder.scratch == NULL or feeder.infos == NULL:
+        raise MemoryError()
+    if not parts:
+        if token_base != seen:
+            return None
+        feeder.byte_pos = byte_base
+        return feeder
+    if token_base + len(parts) != seen or len(parts) != len(logprobs):
+        return None
+    for item in logprobs:
+        if type(item) is not float:
+            return None
+    for item in parts:
+        if type(item) is not bytes or not item:
+            return None
+    feeder.pend_first, feeder.pend_byte = token_base, byte_base
+    feeder.byte_pos = byte_base + sum(map(len, parts))
+    pending = b"".join(parts)[done:]
+    offset = done  # window offset of the character read next
+    if not pending:
+        return None
+
+    def token_of(Py_ssize_t window_offset):  # global index of the window token holding it
+        cdef Py_ssize_t t = 0, end = len(parts[0])
+        while end <= window_offset:
+            t += 1
+            end += len(parts[t])
+        return token_base + t
+
+    need = _utf8_length(pending[0])
+    if need == 0:
+        return None
+    if graphemes and need <= len(pending):  # a held character first
+        for k in range(1, need):
+            if not (_second_ok(pending[0], pending[k]) if k == 1 else 0x80 <= pending[k] <= 0xBF):
+                return None
+        feeder.held.size = need
+        for k in range(need):
+            feeder.held.data[k] = pending[k]
+        feeder.held.code = _code_point(feeder.held.data, need)
+        if _may_join(feeder.held.code):
+            return None
+        feeder.held.byte_start = byte_base + done
+        feeder.held.byte_end = byte_base + done + need
+        feeder.held.first, feeder.held.last = token_of(done), token_of(done + need - 1)
+        feeder.has_held = True
+        pending = pending[need:]
+        offset += need
+        if not pending:
+            return feeder
+        need = _utf8_length(pending[0])
+    if need <= len(pending) or need == 0:  # more than the feeder keeps
+        return None
+    for k in range(1, len(pending)):
+        if not (_second_ok(pending[0], pending[k]) if k == 1 else 0x80 <= pending[k] <= 0xBF):
+            return None
+    for k in range(len(pending)):
+        feeder.head[k] = pending[k]
+    feeder.head_len, feeder.head_need = len(pending), need
+    feeder.inc_first, feeder.inc_byte = token_of(offset), byte_base + offset
+    return feeder
