@@ -13,6 +13,8 @@ from .json_fields import JsonField
 from .json_fields import json_fields as _json_fields
 from .records import Alternative, BytesSource, Problem, Token, Unit
 from .recovery import recover, recover_without_text, suspicious
+from .segmentation import Words, WordSegmenter
+from .segmentation import segmenter as _segmenter
 from .units import Attribution, Level, UnitSequence, span_unit, units
 
 __all__ = ["Decoded", "TokenSequence", "decode", "parse_alternatives"]
@@ -26,6 +28,7 @@ def decode(
     choice: int = 0,
     channel: str = "content",
     text: str | None = None,
+    words: Words = "uax29",
 ) -> Decoded:
     """Rebuild the exact text of a model's output from its token logprobs, and align the two.
 
@@ -39,6 +42,12 @@ def decode(
     ``"replace"`` puts U+FFFD where ``bytes.decode("utf-8", "replace")`` would and lists each case
     in ``Decoded.problems``. ``attribution`` chooses the meaning of unit scores (``"cover"`` or
     ``"split"``; see the README).
+
+    ``words`` chooses how ``Decoded.words`` are found: ``"uax29"`` (the Unicode default word
+    boundaries), ``"icu"`` (ICU's dictionary segmentation for Chinese, Japanese, Thai, Lao, Khmer
+    and Myanmar; extra ``tokbytes[icu]``), a :class:`~tokbytes.WordSegmenter` (e.g. with an ICU
+    ``locale``) or a callable ``text -> iterable of (start, end)`` spans (see
+    :mod:`tokbytes.segmentation`).
 
     ``text`` is the final text the provider reported (taken from the container when it has one,
     e.g. ``message.content``). When the tokens' bytes do not spell it, they are recovered (BPE
@@ -62,6 +71,7 @@ def decode(
     >>> lossy.text, [t.bytes_source for t in lossy.tokens], lossy.chars[0].logprob
     ('é', ['aligned', 'aligned'], -1.0)
     """
+    segmenter = _segmenter(words)  # checked before any work
     records, reported, shape = _find_records(tokens, choice=choice, channel=channel)
     if text is None:
         text = reported
@@ -71,7 +81,13 @@ def decode(
         )
     alignment = _checked_alignment(records, text, errors)
     return Decoded(
-        alignment, records, attribution=attribution, errors=errors, shape=shape, reported_text=text
+        alignment,
+        records,
+        attribution=attribution,
+        errors=errors,
+        shape=shape,
+        reported_text=text,
+        words=segmenter,
     )
 
 
@@ -274,6 +290,7 @@ class Decoded:
         "attribution",
         "errors",
         "reported_text",
+        "segmenter",
         "shape",
     )
 
@@ -286,6 +303,7 @@ class Decoded:
         errors: Errors = "strict",
         shape: str = "records",
         reported_text: str | None = None,
+        words: Words = "uax29",
     ) -> None:
         if attribution not in ("cover", "split"):
             raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r}")
@@ -299,6 +317,8 @@ class Decoded:
         self.shape = shape
         #: The final text the provider reported alongside the tokens, when it did.
         self.reported_text = reported_text
+        #: How ``words`` are found (``segmenter.name``: ``"uax29"``, ``"icu"`` or ``"custom"``).
+        self.segmenter: WordSegmenter = _segmenter(words)
         self._graphemes: UnitSequence | None = None
         self._words: UnitSequence | None = None
 
@@ -354,9 +374,10 @@ class Decoded:
 
     @property
     def words(self) -> UnitSequence:
-        """One unit per UAX #29 word segment holding a non-whitespace character."""
+        """One unit per word: a segment holding a non-whitespace character, without whitespace
+        at its edges (segments from ``decode(words=...)``; UAX #29 by default)."""
         if self._words is None:
-            self._words = units(self._al, "word", self.attribution)
+            self._words = units(self._al, "word", self.attribution, self.segmenter)
         return self._words
 
     def units(self, level: Level) -> UnitSequence:
