@@ -7,9 +7,13 @@ tokens), and batch ``decode`` for streaming (every chunking, ``icu`` and a calla
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -402,3 +406,63 @@ def test_icu_split_scores_add_up_to_the_in_word_logprobs() -> None:
     doc = tokbytes.decode(tokens, words="icu", attribution="split")
     total = sum(t["logprob"] for t in tokens)  # every byte of this sentence is in a word
     assert math.isclose(sum(doc.words.logprobs()), total, rel_tol=1e-9)
+
+
+# -- the CLI ----------------------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLORTERM", "TERM")}
+    return subprocess.run(
+        [sys.executable, "-m", "tokbytes", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**env, "PYTHONIOENCODING": "utf-8"},
+        timeout=120,
+    )
+
+
+def _listed_words(out: str) -> list[str]:
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["#", "word"])
+    return [line.split()[1] for line in lines[header + 1 :] if line.strip()]
+
+
+def test_cli_words_icu_lists_dictionary_words_and_leaves_punctuation_out(tmp_path: Path) -> None:
+    tokens = cl100k_records("我们明天去图书馆。")
+    for token in tokens:  # the full stop is the least certain token
+        token["logprob"] = -2.0 if token["bytes"] == list("。".encode()) else -0.05
+    path = tmp_path / "zh.json"
+    path.write_text(json.dumps(tokens), encoding="utf-8")
+    icu_run = _cli("show", str(path), "--words", "icu", "--threshold", "0.99")
+    assert icu_run.returncode == 0, icu_run.stderr
+    listed = _listed_words(icu_run.stdout)
+    assert listed == ["我们", "明天", "去", "图书", "馆"]  # ICU's words; the 。 is left out
+    with_punctuation = _listed_words(
+        _cli("show", str(path), "--words", "icu", "--threshold", "0.99", "--punctuation").stdout
+    )
+    assert with_punctuation == [*listed, "。"]
+    uax29 = _listed_words(_cli("show", str(path), "--threshold", "0.99").stdout)
+    assert "明" in uax29 and "明天" not in uax29
+
+
+def test_cli_without_icu4py_fails_with_one_line_naming_the_extra(tmp_path: Path) -> None:
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(cl100k_records("hi")), encoding="utf-8")
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "icu4py").mkdir()
+    (blocker / "icu4py" / "__init__.py").write_text("raise ImportError('blocked for the test')")
+    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tokbytes", "show", str(path), "--words", "icu"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        'tokbytes: error: words="icu" needs icu4py: pip install "tokbytes[icu]"'
+    ]
