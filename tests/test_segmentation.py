@@ -30,6 +30,7 @@ from tests.test_units import one_byte_per_token, unicode_cases
 from tests.texts import logprobs as logprob_values
 from tests.texts import records, splits
 from tokbytes.segmentation import WordSegmenter, word_kinds, word_spans
+from tokbytes.strategies import payloads, stream_chunkings
 
 icu = pytest.importorskip("icu4py.breakers")
 
@@ -466,3 +467,24 @@ def test_cli_without_icu4py_fails_with_one_line_naming_the_extra(tmp_path: Path)
     assert result.stderr.splitlines() == [
         'tokbytes: error: words="icu" needs icu4py: pip install "tokbytes[icu]"'
     ]
+
+
+@settings(max_examples=scaled(40), deadline=None)
+@given(st.data())
+def test_icu_stream_equals_batch_on_any_payload_and_chunking(data: st.DataObject) -> None:
+    payload = data.draw(payloads(top_logprobs=0, max_token_bytes=6))
+    chunks = data.draw(stream_chunkings(payload))
+    for attribution in ("cover", "split"):
+        expected = batch(payload.tokens, "word", attribution=attribution, words="icu")
+        assert streamed(chunks, "word", attribution=attribution, words="icu") == expected
+
+
+def test_readme_chinese_words_block_prints_what_the_readme_shows(capsys: Any) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Words in every script", 1)[1]
+    block, shown = regex.search(
+        r"```python\n(.*?)```\n\nprints\n\n```text\n(.*?)```", section, regex.S
+    ).groups()
+    assert 'words="icu"' in block
+    exec(compile(block, "<README.md words block>", "exec"), {})
+    assert capsys.readouterr().out == shown
