@@ -34,8 +34,9 @@ def test_numbers_are_sane(smoke: tuple[dict, Path]) -> None:  # type: ignore[typ
     result, _ = smoke
     for r in result["rows"]:
         assert 1900 <= r["tokens"] <= 2000 and r["bytes"] >= r["chars"] > 0
-        if r["skipped"]:  # only streaming, while StreamDecoder is not importable
-            assert r["operation"].startswith("stream_") and "skipped" in r["note"]
+        if r["skipped"]:  # streaming without StreamDecoder; ICU words without the icu extra
+            assert r["operation"].startswith("stream_") or r["operation"] == "words_icu_columns"
+            assert "skipped" in r["note"]
             continue
         assert r["seconds"] > 0 and all(t > 0 for t in r["times"])
         assert math.isfinite(r["ratio_floor"]) and r["ratio_floor"] > 0
@@ -97,3 +98,10 @@ def _decodes(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def test_icu_words_row_has_its_relative_target(smoke: tuple[dict, Path]) -> None:  # type: ignore[type-arg]
+    result, _ = smoke
+    (target,) = [t for t in result["targets"] if t["target"].startswith("words_icu_columns")]
+    assert target["target"] == "words_icu_columns ≤ 1.5× words_columns"
+    assert target["status"] in ("PASS", "MISS") and "worst" in target["detail"]

@@ -28,11 +28,10 @@ dictionary splits a run as a whole; a callable's words are final only at the end
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, compress, repeat
-from operator import itemgetter, ne, sub
+from itertools import accumulate, compress
+from operator import ne
 from typing import Any, Literal
 
 import regex
@@ -135,8 +134,7 @@ class WordSegmenter:
         if callable(self.words):
             starts, ends = _checked_spans(self.words, text)
             return _words_of(text, starts, ends)
-        bounds = self.bounds(text)
-        return _words_of(text, bounds[:-1], bounds[1:])
+        return _words_of_pieces(self._pieces(text))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The words of ``text`` as ``(start, end)`` character spans."""
@@ -149,12 +147,16 @@ class WordSegmenter:
         >>> WordSegmenter().bounds("a, b")
         [0, 1, 2, 3, 4]
         """
-        if self.words == "uax29":
-            pieces = _WORD_BOUNDARY.split(text)
-            return sorted(set(accumulate(map(len, pieces), initial=0)))
+        if callable(self.words):
+            raise InputError("a callable segmenter gives spans, not boundaries")
+        return sorted(set(accumulate(map(len, self._pieces(text)), initial=0)))
+
+    def _pieces(self, text: str) -> list[str]:
+        """The segments of ``text`` in order (they join to ``text``; some may be empty)."""
         if self.words == "icu":
-            return _icu_bounds(text, self.locale)
-        raise InputError("a callable segmenter gives spans, not boundaries")
+            return _icu_pieces(text, self.locale)
+        pieces: list[str] = _WORD_BOUNDARY.split(text)
+        return pieces
 
     # -- streaming -----------------------------------------------------------------------------
 
@@ -191,8 +193,8 @@ class WordSegmenter:
                     limit = min(limit, run.start() - shift)
                     if limit < 0:
                         return [], [], 0
-            bounds = [b - shift for b in _icu_bounds(scanned, self.locale) if b > shift]
-            bounds = [0, *(b for b in bounds if b <= limit)]
+            found = accumulate(map(len, _icu_pieces(scanned, self.locale)))
+            bounds = [0, *(b - shift for b in found if shift < b <= shift + limit)]
         else:
             bounds = [0]
             # pos= keeps the context visible to the rules that look back; no endpos: WB6/WB12
@@ -356,6 +358,23 @@ def _words_of(
     return word_starts, word_ends
 
 
+def _words_of_pieces(pieces: list[str]) -> tuple[array[int], array[int]]:
+    """:func:`_words_of` for segments given as their strings (no slicing)."""
+    offsets = list(accumulate(map(len, pieces), initial=0))
+    stripped = list(map(str.strip, pieces))
+    keep = list(map(bool, stripped))
+    word_starts = array("q", compress(offsets, keep))
+    word_ends = array("q", compress(offsets[1:], keep))
+    trimmed = [i for i in compress(range(len(pieces)), map(ne, pieces, stripped)) if keep[i]]
+    if trimmed:
+        index = list(accumulate(keep, initial=0))  # segment i is word index[i] when kept
+        for i in trimmed:
+            piece, k = pieces[i], index[i]
+            word_starts[k] += len(piece) - len(piece.lstrip())
+            word_ends[k] -= len(piece) - len(piece.rstrip())
+    return word_starts, word_ends
+
+
 def _checked_spans(function: SpanFunction, text: str) -> tuple[list[int], list[int]]:
     """The non-empty spans a callable gives, sorted, each checked to be in range and apart."""
     size = len(text)
@@ -393,18 +412,12 @@ def _icu_breaker() -> Any:
     return WordBreaker
 
 
-def _icu_bounds(text: str, locale: str) -> list[int]:
-    """ICU's word boundaries of ``text`` as code point offsets (``0`` first, ``len(text)`` last)."""
+def _icu_pieces(text: str, locale: str) -> list[str]:
+    """ICU's word segments of ``text``, as strings (so their lengths are code points, not the
+    UTF-16 code units ICU's offsets count)."""
     if not text:
-        return [0]
-    given = text
+        return []
     if not text.isascii() and _SURROGATE.search(text):  # ICU takes UTF-8: lone surrogates out
-        text = _SURROGATE.sub("\ufffd", text)  # one UTF-16 unit each, as before
-    breaker = _icu_breaker()(text, locale)
-    ends = list(map(itemgetter(1), breaker.segments()))
-    if not given.isascii() and _ASTRAL.search(given):
-        # ICU offsets count UTF-16 code units: an astral character is two. Subtract, from each
-        # offset, the astral characters that start before it (their UTF-16 starts, sorted).
-        astral = [m.start() + i for i, m in enumerate(_ASTRAL.finditer(given))]
-        ends = list(map(sub, ends, map(bisect_left, repeat(astral), ends)))
-    return [0, *ends]
+        text = _SURROGATE.sub("\ufffd", text)  # one character each, as before
+    pieces: list[str] = list(_icu_breaker()(text, locale))
+    return pieces
