@@ -488,3 +488,31 @@ def test_readme_chinese_words_block_prints_what_the_readme_shows(capsys: Any) ->
     assert 'words="icu"' in block
     exec(compile(block, "<README.md words block>", "exec"), {})
     assert capsys.readouterr().out == shown
+
+
+@settings(max_examples=scaled(40), deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=10).map("".join), st.data())
+def test_callable_declaring_independent_text_streams_early_and_equals_batch(
+    text: str, data: st.DataObject
+) -> None:
+    parts = data.draw(splits(text.encode()))
+    tokens = records(
+        parts, data.draw(st.lists(logprob_values, min_size=len(parts), max_size=len(parts)))
+    )
+    sizes = data.draw(st.lists(st.integers(0, 4), max_size=len(parts)))
+    # _callable_words pairs characters inside runs of non-whitespace: the text after any
+    # whitespace character is segmented on its own.
+    _check_stream(tokens, sizes, WordSegmenter(_callable_words, final_after=r"\s"))
+
+
+def test_callable_declaring_independent_lines_emits_each_line_once_the_next_begins() -> None:
+    decoder = tokbytes.StreamDecoder(
+        "word", words=WordSegmenter(_callable_words, final_after=r"\n")
+    )
+    assert decoder.feed(records([b"abcd ef\n"], [-0.1])) == []  # the line may not have ended
+    assert [w.text for w in decoder.feed(records([b"gh"], [-0.2]))] == ["ab", "cd", "ef"]
+    assert [w.text for w in decoder.close()] == ["gh"]
+    with pytest.raises(tokbytes.InputError, match="final_after must be a regular expression"):
+        WordSegmenter(_callable_words, final_after="(")
+    with pytest.raises(tokbytes.InputError, match="final_after applies only to a callable"):
+        WordSegmenter("uax29", final_after=r"\n")

@@ -22,7 +22,10 @@ a segment, like the U+202F of ``1\\u202f000``, stays in its word). Three segment
 Streaming (:func:`final_words`): a ``uax29`` boundary is final once two characters other than
 Extend/Format/ZWJ follow it; an ``icu`` boundary also waits until the dictionary run it lies in
 or ends (Han, kana, Hangul, Thai, Lao, Khmer, Myanmar) is followed by another character, since a
-dictionary splits a run as a whole; a callable's words are final only at the end of the stream.
+dictionary splits a run as a whole; a callable's words are final only at the end of the stream,
+unless it declares where its text is independent: ``WordSegmenter(fn, final_after=r"\n")`` says
+that ``fn`` segments the text after each match on its own (each line, here), so the words
+before a match are final once a character after the match has arrived.
 """
 
 from __future__ import annotations
@@ -103,12 +106,27 @@ class WordSegmenter:
     words: SegmenterName | SpanFunction = "uax29"
     #: The ICU locale (``"ja"``, ``"th"``; ``""`` is ICU's root locale); only for ``"icu"``.
     locale: str = ""
+    #: Only for a callable: a regular expression the callable declares its text independent
+    #: after (e.g. ``r"\n"``: it segments each line alone). Streamed words before a match are
+    #: then final once some text follows the match; without it they come at the end.
+    final_after: str = ""
 
     def __post_init__(self) -> None:
         if callable(self.words):
             if self.locale:
                 raise InputError("locale applies only to words='icu', not to a callable")
+            if self.final_after:
+                try:
+                    regex.compile(self.final_after)
+                except (regex.error, TypeError) as exc:
+                    raise InputError(
+                        f"final_after must be a regular expression, got {self.final_after!r:.40}: "
+                        f"{exc}",
+                        field="final_after",
+                    ) from None
             return
+        if self.final_after:
+            raise InputError("final_after applies only to a callable", field="final_after")
         if self.words not in ("uax29", "icu"):
             raise InputError(
                 f"words must be 'uax29', 'icu', a WordSegmenter or a callable text -> (start, end) "
@@ -158,6 +176,17 @@ class WordSegmenter:
         pieces: list[str] = _WORD_BOUNDARY.split(text)
         return pieces
 
+    def _last_cut(self, text: str, after: int) -> int:
+        """The last end of a ``final_after`` match in ``text`` past ``after`` that some text
+        follows (a match at the very end may still grow), or ``after`` when there is none."""
+        cut = after
+        if self.final_after:
+            for match in regex.finditer(self.final_after, text):
+                if match.end() >= len(text):
+                    break
+                cut = max(cut, match.end())
+        return cut
+
     # -- streaming -----------------------------------------------------------------------------
 
     def final_words(self, context: str, real: str, final: bool) -> tuple[list[int], list[int], int]:
@@ -174,13 +203,19 @@ class WordSegmenter:
         if not real:
             return [], [], 0
         if callable(self.words):
-            if not final:  # a callable's boundaries may depend on the whole text
+            # The callable sees the text from the start or from the last independent point
+            # (``context``); a boundary is final at the end, or at a later independent point.
+            full, shift = context + real, len(context)
+            cut = len(full) if final else self._last_cut(full, shift)
+            if cut <= shift:
                 return [], [], 0
-            starts, ends = _checked_spans(self.words, context + real)
-            shift = len(context)
-            ws, we = _words_of(context + real, starts, ends)
-            kept = [i for i, s in enumerate(ws) if s >= shift]
-            return [ws[i] - shift for i in kept], [we[i] - shift for i in kept], len(real)
+            word_starts, word_ends = _words_of(full, *_checked_spans(self.words, full[:cut]))
+            kept = [i for i, start in enumerate(word_starts) if start >= shift]
+            return (
+                [word_starts[i] - shift for i in kept],
+                [word_ends[i] - shift for i in kept],
+                cut - shift,
+            )
         limit = _final_limit(real, final)
         if limit < 0:
             return [], [], 0
@@ -230,7 +265,8 @@ class WordSegmenter:
                     start += 1  # a run starts at its first dictionary letter, not at a mark
             return scanned[start:frontier]
         if callable(self.words):
-            return scanned[:frontier]
+            # from the last independent point: nothing when the frontier is one
+            return "" if self._last_cut(scanned, frontier - 1) == frontier else scanned[:frontier]
         last = _LAST_OTHER.search(scanned, 0, frontier + 1)
         second = _LAST_OTHER.search(scanned, 0, last.start()) if last else None
         if last is None or second is None:
