@@ -57,6 +57,7 @@ _JOINING = regex.compile(
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
 # A run of conjunct linkers and extenders (with a linker) that follows no consonant, before a
 # consonant: GB9c does not apply, so the consonant starts a new cluster.
+_LINKER = regex.compile(r"\p{InCB=Linker}")
 _UNLINKED = regex.compile(
     r"(?<![\p{InCB=Consonant}\p{InCB=Extend}\p{InCB=Linker}])"
     r"[\p{InCB=Extend}\p{InCB=Linker}]*\p{InCB=Linker}[\p{InCB=Extend}\p{InCB=Linker}]*"
@@ -125,6 +126,8 @@ def _gb9c_breaks(text: str, bounds: array[int]) -> array[int]:
     >>> list(grapheme_bounds("?\u094d\u0924"))  # GraphemeBreakTest 17.0 line 782
     [0, 2, 3]
     """
+    if not _LINKER.search(text):  # six viramas are linkers: most texts have none
+        return bounds
     missed = [m.end() for m in _UNLINKED.finditer(text)]
     if not missed:
         return bounds
