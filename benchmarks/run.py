@@ -62,6 +62,7 @@ OPERATIONS = (
     "chars_columns",
     "graphemes_columns",
     "words_columns",
+    "words_icu_columns",
     "spans",
     "stream_char",
     "stream_char_list",
@@ -114,6 +115,8 @@ RATIO_TARGETS = {
     "stream_grapheme": 4.0,
     "stream_word": 4.0,
 }
+#: Targets: ratio of an operation's time to another operation's, in the same run.
+RELATIVE_TARGETS = {("words_icu_columns", "words_columns"): 1.5}
 BYTES_PER_TOKEN_TARGET = 100.0
 #: Time at 10x the tokens may be at most this many times the time (1M ≤ 11× 100k).
 LINEAR_SLACK = 1.1
@@ -166,12 +169,21 @@ def _iterate(level: str) -> Callable[[Sequence[dict[str, Any]]], float]:
     return run
 
 
-def _columns(level: str) -> Callable[[Sequence[dict[str, Any]]], float]:
+def _columns(level: str, words: str = "uax29") -> Callable[[Sequence[dict[str, Any]]], float]:
     def run(records: Sequence[dict[str, Any]]) -> float:
-        return float(sum(getattr(tokbytes.decode(records), level).logprobs()))
+        return float(sum(getattr(tokbytes.decode(records, words=words), level).logprobs()))
 
-    run.__name__ = f"tb_{level}_columns"
+    run.__name__ = f"tb_{level}_columns" + ("" if words == "uax29" else f"_{words}")
     return run
+
+
+def icu_available() -> bool:
+    """Whether ``words="icu"`` can run (the ``icu`` extra is installed)."""
+    try:
+        tokbytes.WordSegmenter("icu")
+    except ImportError:
+        return False
+    return True
 
 
 def unit_objects(fields: Sequence[Sequence[Any]]) -> float:
@@ -439,6 +451,14 @@ def measure(
     notes["chars_columns"] = "decode(...).chars.logprobs(): the scores as a list, no Unit objects"
     notes["graphemes_columns"] = "decode(...).graphemes.logprobs()"
     notes["words_columns"] = "decode(...).words.logprobs()"
+    if icu_available():
+        calls["words_icu_columns"] = (_columns("words", "icu"), (records,))
+        notes["words_icu_columns"] = (
+            'decode(..., words="icu").words.logprobs(): ICU dictionary words'
+        )
+    else:
+        times["words_icu_columns"] = None
+        notes["words_icu_columns"] = 'skipped: words="icu" needs pip install "tokbytes[icu]"'
     notes["unit_objects"] = "bound, not tokbytes: a Unit per character from ready fields"
     notes["minimal_feed"] = "bound, not tokbytes: a stateless feed() per token making Units"
     notes["spans"] = f"{len(queries)} span() queries on a decoded result (decode not timed)"
@@ -553,6 +573,27 @@ def targets(rows: Sequence[dict[str, Any]], mem: Sequence[dict[str, Any]]) -> li
                 "detail": f"worst {worst['ratio_floor']:.2f}× ({worst['language']}, "
                 f"{worst['tokens']:,} tokens; sizes {', '.join(map(str, checked))})"
                 + (f"; pure Python: worst {max(pure):.2f}×" if pure else ""),
+            }
+        )
+    for (op, base), limit in RELATIVE_TARGETS.items():
+        pairs = []
+        for r in rows:
+            if r["operation"] != op or r["size"] not in checked or r["skipped"]:
+                continue
+            other = _row(rows, r["language"], r["size"], base)
+            if other is not None and not other["skipped"]:
+                pairs.append((r["seconds"] / other["seconds"], r))
+        if not pairs:
+            out.append({"target": f"{op} ≤ {limit}× {base}", "status": "n/a", "detail": "not run"})
+            continue
+        ratio, worst = max(pairs, key=lambda pair: pair[0])
+        out.append(
+            {
+                "target": f"{op} ≤ {limit}× {base}",
+                "status": "PASS" if ratio <= limit else "MISS",
+                "value": ratio,
+                "detail": f"worst {ratio:.2f}× ({worst['language']}, {worst['tokens']:,} tokens; "
+                f"sizes {', '.join(map(str, checked))})",
             }
         )
     if mem:
@@ -943,6 +984,8 @@ def profile(operation: str, *, size: int, language: str, tokenizer: str, top: in
     if operation in ("chars", "graphemes", "words"):
         function: Callable[..., Any] = _iterate(operation)
         args: tuple[Any, ...] = (records,)
+    elif operation == "words_icu_columns":
+        function, args = _columns("words", "icu"), (records,)
     elif operation.endswith("_columns"):
         function, args = _columns(operation.split("_", 1)[0]), (records,)
     elif operation == "unit_objects":

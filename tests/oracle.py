@@ -64,14 +64,38 @@ def split(
 
 
 def graphemes(text: str) -> list[tuple[int, int]]:
-    out, pos = [], 0
+    """``regex`` ``\\X`` clusters, with GB9c applied character by character: a consonant after
+    a run of conjunct linkers/extenders (holding a linker) joins only when a consonant comes
+    before the run (``\\X`` joins it in any case)."""
+    breaks = {0, len(text)}
+    pos = 0
     for g in regex.findall(r"\X", text):
-        out.append((pos, pos + len(g)))
         pos += len(g)
-    return out
+        breaks.add(pos)
+
+    def incb(c: str, value: str) -> bool:
+        return bool(regex.match(rf"\p{{InCB={value}}}", c))
+
+    for i, c in enumerate(text):
+        if i == 0 or not incb(c, "Consonant"):
+            continue
+        j, linked = i - 1, False
+        while j >= 0 and (incb(text[j], "Extend") or incb(text[j], "Linker")):
+            linked = linked or incb(text[j], "Linker")
+            j -= 1
+        if linked and j < i - 1 and (j < 0 or not incb(text[j], "Consonant")):
+            breaks.add(i)
+    bounds = sorted(breaks)
+    return list(zip(bounds, bounds[1:]))
 
 
 def words(text: str) -> list[tuple[int, int]]:
-    """UAX #29 segments (regex (?w)\\b) that hold a non-whitespace character."""
+    """UAX #29 segments (regex (?w)\\b) that hold a non-whitespace character, without the
+    whitespace at their edges."""
     bounds = sorted({0, len(text), *(m.start() for m in regex.finditer(r"(?w)\b", text))})
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if not text[a:b].isspace()]
+    out = []
+    for a, b in zip(bounds, bounds[1:]):
+        piece = text[a:b]
+        if not piece.isspace() and piece:
+            out.append((a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip())))
+    return out

@@ -36,10 +36,13 @@ def test_numbers_are_sane(smoke: tuple[dict, Path]) -> None:  # type: ignore[typ
     for r in result["rows"]:
         assert 1900 <= r["tokens"] <= 2000 and r["bytes"] >= r["chars"] > 0
         if r["skipped"]:  # streaming while StreamDecoder is not importable; pure rows when
-            # the compiled core is not in use (the other rows are then the pure path)
+            # the compiled core is not in use (the other rows are then the pure path); ICU
+            # words without the icu extra
             assert "skipped" in r["note"]
-            assert r["operation"].startswith("stream_") or (
-                r["operation"].endswith("_pure") and not tokbytes.compiled
+            assert (
+                r["operation"].startswith("stream_")
+                or r["operation"] == "words_icu_columns"
+                or (r["operation"].endswith("_pure") and not tokbytes.compiled)
             )
             continue
         assert r["seconds"] > 0 and all(t > 0 for t in r["times"])
@@ -102,3 +105,10 @@ def _decodes(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def test_icu_words_row_has_its_relative_target(smoke: tuple[dict, Path]) -> None:  # type: ignore[type-arg]
+    result, _ = smoke
+    (target,) = [t for t in result["targets"] if t["target"].startswith("words_icu_columns")]
+    assert target["target"] == "words_icu_columns ≤ 1.5× words_columns"
+    assert target["status"] in ("PASS", "MISS") and "worst" in target["detail"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from unittest import mock
 
-import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -63,9 +62,7 @@ def test_words_follow_regex_uax29_boundaries_on_unicode_word_break_test() -> Non
         if any("\ud800" <= c <= "\udfff" for c in text):
             continue
         doc = one_byte_per_token(text)
-        bounds = sorted({0, len(text), *(m.start() for m in regex.finditer(r"(?w)\b", text))})
-        segments = [(a, b) for a, b in zip(bounds, bounds[1:]) if not text[a:b].isspace()]
-        assert [(w.start, w.end) for w in doc.words] == segments
+        assert [(w.start, w.end) for w in doc.words] == oracle.words(text)
         checked += 1
     assert checked > 1800
 

@@ -22,6 +22,9 @@ from .records import Alternative as Alternative
 from .records import Problem as Problem
 from .records import Token as Token
 from .records import Unit as Unit
+from .segmentation import WordSegmenter as WordSegmenter
+from .segmentation import word_kinds as word_kinds
+from .segmentation import word_spans as word_spans
 from .sources import Extracted as Extracted
 from .sources import extract as extract
 from .stream import StreamDecoder as StreamDecoder
@@ -47,6 +50,7 @@ __all__ = [
     "TokenSequence",
     "Unit",
     "UnitSequence",
+    "WordSegmenter",
     "__version__",
     "astream_units",
     "compiled",
@@ -54,4 +58,6 @@ __all__ = [
     "extract",
     "field_alternatives",
     "stream_units",
+    "word_kinds",
+    "word_spans",
 ]

@@ -186,12 +186,13 @@ def left_sum(values):
 
 
 def word_ranges(list pieces):
-    """``(starts, ends)`` (``array("q")``) of the pieces holding a non-whitespace character.
+    """``(starts, ends)`` (``array("q")``) of the pieces holding a non-whitespace character,
+    each trimmed of the whitespace at its edges.
 
     ``pieces`` is the text split at its word boundaries (``units.word_ranges`` does the same
-    with ``accumulate`` and ``compress``).
+    with ``accumulate``, ``compress`` and ``str.strip``: ``segmentation._words_of_pieces``).
     """
-    cdef Py_ssize_t n = PyList_GET_SIZE(pieces), i, k, size, offset = 0, count = 0
+    cdef Py_ssize_t n = PyList_GET_SIZE(pieces), i, k, last, size, offset = 0, count = 0
     cdef array starts = clone(_Q, n, False), ends = clone(_Q, n, False)
     cdef object piece
     for i in range(n):
@@ -199,8 +200,12 @@ def word_ranges(list pieces):
         size = PyUnicode_GET_LENGTH(piece)
         for k in range(size):
             if not Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, k)):
-                starts.data.as_longlongs[count] = offset
-                ends.data.as_longlongs[count] = offset + size
+                last = size - 1
+                while Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, last)):
+                    last -= 1
+                # a word is its segment trimmed of edge whitespace (str.strip)
+                starts.data.as_longlongs[count] = offset + k
+                ends.data.as_longlongs[count] = offset + last + 1
                 count += 1
                 break
         offset += size

@@ -180,6 +180,7 @@ class _Options:
     attribution: str
     choice: int
     channel: str
+    words: str = "uax29"
 
 
 def _decode(obj: Any, opts: _Options) -> tokbytes.Decoded:
@@ -189,6 +190,7 @@ def _decode(obj: Any, opts: _Options) -> tokbytes.Decoded:
         attribution=opts.attribution,  # type: ignore[arg-type]
         choice=opts.choice,
         channel=opts.channel,
+        words=opts.words,
     )
 
 
@@ -410,7 +412,9 @@ def _show_doc(doc: tokbytes.Decoded, args: argparse.Namespace, color: render.Col
     out = render.terminal_heatmap(doc, args.level, color=color)
     out += "\n" if not out.endswith("\n") else ""
     if args.threshold is not None:
-        table = render.unit_table(doc, args.level, threshold=args.threshold, color=color)
+        table = render.unit_table(
+            doc, args.level, threshold=args.threshold, color=color, leave_out=_leave_out(args)
+        )
         if "\n" in table:  # more than the header
             out += f"\n{args.level}s below p = {args.threshold:g}:\n{table}\n"
         else:
@@ -420,7 +424,9 @@ def _show_doc(doc: tokbytes.Decoded, args: argparse.Namespace, color: render.Col
 
 def _show_summary(items: Sequence[_Item], args: argparse.Namespace) -> str:
     summaries = [
-        render.summarize(item.doc, item.name)
+        render.summarize(
+            item.doc, item.name, leave_out=("punctuation",) if not args.punctuation else ()
+        )
         if item.doc is not None
         else render.Summary(item.name, 0, 0, 0, float("nan"), float("nan"), "", item.error)
         for item in items
@@ -448,7 +454,12 @@ def _show_summary(items: Sequence[_Item], args: argparse.Namespace) -> str:
 
 
 def _options(args: argparse.Namespace) -> _Options:
-    return _Options(args.errors, args.attribution, args.choice, args.channel)
+    return _Options(args.errors, args.attribution, args.choice, args.channel, args.words)
+
+
+def _leave_out(args: argparse.Namespace) -> tuple[str, ...]:
+    """Word kinds the tables of least certain units leave out (punctuation, unless asked)."""
+    return () if args.punctuation or args.level != "word" else ("punctuation",)
 
 
 def _progress(args: argparse.Namespace) -> Callable[[int, int], None] | None:
@@ -482,7 +493,12 @@ def _cmd_html(args: argparse.Namespace) -> int:
         raise CliError(f"{loaded.name}: no response could be decoded ({notes[0] if notes else ''})")
     title = args.title or f"tokbytes: {os.path.basename(loaded.name)}"
     page = render.html_page(
-        documents, args.level, title=title, threshold=args.threshold, notes=notes
+        documents,
+        args.level,
+        title=title,
+        threshold=args.threshold,
+        notes=notes,
+        leave_out=_leave_out(args),
     )
     _write_atomic(args.output, page)
     return 0
@@ -497,12 +513,19 @@ def _demo_samples() -> list[dict[str, Any]]:
 def _cmd_demo(args: argparse.Namespace) -> int:
     samples = _demo_samples()
     docs = [
-        (s["title"], tokbytes.decode(s["tokens"], attribution=args.attribution)) for s in samples
+        (s["title"], tokbytes.decode(s["tokens"], attribution=args.attribution, words=args.words))
+        for s in samples
     ]
     if args.html:
         _write_atomic(
             args.html,
-            render.html_page(docs, args.level, title="tokbytes demo", threshold=args.threshold),
+            render.html_page(
+                docs,
+                args.level,
+                title="tokbytes demo",
+                threshold=args.threshold,
+                leave_out=_leave_out(args),
+            ),
         )
         return 0
     if args.format != "text":
@@ -514,7 +537,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for sample, (title, doc) in zip(samples, docs):
         out.append(f"== {title}\nprompt: {sample['prompt']}\n")
         out.append(render.terminal_heatmap(doc, args.level, color=color) + "\n\n")
-        out.append(render.unit_table(doc, args.level, threshold=args.threshold, color=color))
+        out.append(
+            render.unit_table(
+                doc, args.level, threshold=args.threshold, color=color, leave_out=_leave_out(args)
+            )
+        )
         out.append("\n\n")
     legend = render.legend_text(color)
     out.append((legend + "\n") if legend else "")
@@ -554,6 +581,19 @@ def _add_view_options(p: argparse.ArgumentParser, *, terminal: bool) -> None:
         type=_probability,
         metavar="P",
         help="list the units whose probability is below P",
+    )
+    p.add_argument(
+        "--words",
+        choices=("uax29", "icu"),
+        default="uax29",
+        help="word segmentation: uax29 (Unicode default, every ideograph a word) or icu "
+        "(dictionary words for Chinese, Japanese, Thai, Lao, Khmer, Myanmar; "
+        'pip install "tokbytes[icu]")',
+    )
+    p.add_argument(
+        "--punctuation",
+        action="store_true",
+        help="list punctuation words too in the tables of least certain words (left out by default)",
     )
     p.add_argument(
         "--attribution",
@@ -664,6 +704,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as e:
         _fail(str(e))
     except tokbytes.TokbytesError as e:
+        _fail(str(e))
+    except ImportError as e:  # an extra that is not installed (words="icu")
         _fail(str(e))
     except BrokenPipeError:
         # the reader went away (| head): exit quietly, without a second error on flush

@@ -13,6 +13,8 @@ from .json_fields import JsonField
 from .json_fields import json_fields as _json_fields
 from .records import Alternative, BytesSource, Problem, Token, Unit
 from .recovery import TOKEN_FORMATS, TokenFormat, read_response, suspicious
+from .segmentation import Words, WordSegmenter
+from .segmentation import segmenter as _segmenter
 from .sources import Extracted
 from .units import Attribution, Level, UnitSequence, span_unit, units
 
@@ -28,6 +30,7 @@ def decode(
     channel: str = "auto",
     text: str | None = None,
     token_format: TokenFormat = "auto",
+    words: Words = "uax29",
 ) -> Decoded:
     """Rebuild the exact text of a model's output from its token logprobs, and align the two.
 
@@ -43,6 +46,12 @@ def decode(
     ``"replace"`` puts U+FFFD where ``bytes.decode("utf-8", "replace")`` would and lists each case
     in ``Decoded.problems``. ``attribution`` chooses the meaning of unit scores (``"cover"`` or
     ``"split"``; see the README).
+
+    ``words`` chooses how ``Decoded.words`` are found: ``"uax29"`` (the Unicode default word
+    boundaries), ``"icu"`` (ICU's dictionary segmentation for Chinese, Japanese, Thai, Lao, Khmer
+    and Myanmar; extra ``tokbytes[icu]``), a :class:`~tokbytes.WordSegmenter` (e.g. with an ICU
+    ``locale``) or a callable ``text -> iterable of (start, end)`` spans (see
+    :mod:`tokbytes.segmentation`).
 
     ``text`` is the final text the provider reported (taken from the container when it has one,
     e.g. ``message.content``). When the tokens' bytes do not spell it, they are recovered (BPE
@@ -69,6 +78,7 @@ def decode(
     >>> lossy.text, [t.bytes_source for t in lossy.tokens], lossy.chars[0].logprob
     ('é', ['aligned', 'aligned'], -1.0)
     """
+    segmenter = _segmenter(words)  # checked before any work
     if token_format not in TOKEN_FORMATS:
         raise InputError(
             f"token_format must be one of {', '.join(map(repr, TOKEN_FORMATS))}, "
@@ -119,6 +129,7 @@ def decode(
         reported_text=text,
         channel=found.channel,
         finish_reason=found.finish_reason,
+        words=segmenter,
     )
 
 
@@ -377,6 +388,7 @@ class Decoded:
         "errors",
         "finish_reason",
         "reported_text",
+        "segmenter",
         "shape",
     )
 
@@ -391,6 +403,7 @@ class Decoded:
         reported_text: str | None = None,
         channel: str = "content",
         finish_reason: str | None = None,
+        words: Words = "uax29",
     ) -> None:
         if attribution not in ("cover", "split"):
             raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r}")
@@ -409,6 +422,8 @@ class Decoded:
         #: Why generation stopped when the reply says (``"stop"``, ``"length"``: cut by
         #: ``max_tokens``, …), else None.
         self.finish_reason = finish_reason
+        #: How ``words`` are found (``segmenter.name``: ``"uax29"``, ``"icu"`` or ``"custom"``).
+        self.segmenter: WordSegmenter = _segmenter(words)
         self._graphemes: UnitSequence | None = None
         self._words: UnitSequence | None = None
 
@@ -466,9 +481,10 @@ class Decoded:
 
     @property
     def words(self) -> UnitSequence:
-        """One unit per UAX #29 word segment holding a non-whitespace character."""
+        """One unit per word: a segment holding a non-whitespace character, without whitespace
+        at its edges (segments from ``decode(words=...)``; UAX #29 by default)."""
         if self._words is None:
-            self._words = units(self._al, "word", self.attribution)
+            self._words = units(self._al, "word", self.attribution, self.segmenter)
         return self._words
 
     def units(self, level: Level) -> UnitSequence:

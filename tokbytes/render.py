@@ -35,7 +35,7 @@ import io
 import json
 import math
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from . import Decoded, Token, Unit
@@ -410,11 +410,14 @@ def unit_table(
     *,
     threshold: float | None = None,
     color: ColorMode = None,
+    leave_out: Collection[str] = (),
 ) -> str:
     """An aligned table of the units (``#  text  prob  logprob  tokens``) for the terminal.
 
     The tokens column shows the token strings as the provider gave them, so partial characters
-    read ``\\xeb\\xaf``. With ``threshold``, only units below that probability.
+    read ``\\xeb\\xaf``. With ``threshold``, only units below that probability; units whose
+    kind (:meth:`~tokbytes.UnitSequence.kinds`, e.g. ``"punctuation"``) is in ``leave_out``
+    are not listed.
 
     >>> from tokbytes import decode
     >>> doc = decode([{"token": " 서", "bytes": [32, 236, 132, 156], "logprob": -0.01},
@@ -426,9 +429,10 @@ def unit_table(
     """
     tokens = list(doc.tokens)
     rows: list[tuple[str, str, str, str, str, float]] = []
+    listed = _listed(doc.units(level), leave_out)  # type: ignore[arg-type]
     for position, unit in enumerate(doc.units(level)):  # type: ignore[arg-type]
         prob = math.exp(unit.logprob) if not math.isnan(unit.logprob) else math.nan
-        if threshold is not None and not prob < threshold:
+        if (threshold is not None and not prob < threshold) or not listed[position]:
             continue
         sentinel = any(is_sentinel(tokens[j].logprob) for j in unit.tokens)
         rows.append(
@@ -499,11 +503,12 @@ class Summary(NamedTuple):
     """Why the response could not be decoded ("" when it was)."""
 
 
-def summarize(doc: Decoded, id: str = "") -> Summary:
+def summarize(doc: Decoded, id: str = "", *, leave_out: Collection[str] = ()) -> Summary:
     """Token and character counts and word-probability statistics of one response.
 
     Probabilities (not logprobs) are averaged, so a ``-9999.0`` sentinel counts as 0 and cannot
-    drag the mean to minus infinity. Words with unknown scores (NaN) are left out.
+    drag the mean to minus infinity. Words with unknown scores (NaN) are left out; so are words
+    whose kind is in ``leave_out`` from the lowest word and its probability.
 
     >>> from tokbytes import decode
     >>> doc = decode([{"token": "yes", "bytes": list(b"yes"), "logprob": 0.0},
@@ -511,16 +516,26 @@ def summarize(doc: Decoded, id: str = "") -> Summary:
     >>> summarize(doc, "r1")
     Summary(id='r1', tokens=2, chars=6, words=2, mean_word_prob=0.5, min_word_prob=0.0, lowest_word='no', error='')
     """
-    scored = [(math.exp(w.logprob), w.text) for w in doc.words if not math.isnan(w.logprob)]
-    if scored:
-        mean = math.fsum(p for p, _ in scored) / len(scored)
-        low_prob, low_text = min(scored, key=lambda pair: pair[0])
-    else:
-        mean, low_prob, low_text = math.nan, math.nan, ""
+    listed = _listed(doc.words, leave_out)
+    scored = [
+        (math.exp(w.logprob), w.text, keep)
+        for w, keep in zip(doc.words, listed)
+        if not math.isnan(w.logprob)
+    ]
+    candidates = [(p, text) for p, text, keep in scored if keep]
+    mean = math.fsum(p for p, _, _ in scored) / len(scored) if scored else math.nan
+    low_prob, low_text = min(candidates, key=lambda pair: pair[0]) if candidates else (math.nan, "")
     return Summary(id, len(doc.tokens), len(doc.text), len(doc.words), mean, low_prob, low_text)
 
 
 SUMMARY_FIELDS = Summary._fields
+
+
+def _listed(units: Any, leave_out: Collection[str]) -> list[bool]:
+    """For each unit, whether tables list it (its kind is not left out)."""
+    if not leave_out:
+        return [True] * len(units)
+    return [kind not in leave_out for kind in units.kinds()]
 
 
 def summary_rows(summaries: Iterable[Summary]) -> list[dict[str, Any]]:
@@ -743,7 +758,12 @@ _JS = r"""
 
 
 def _document_html(
-    number: int, title: str, doc: Decoded, level: str, threshold: float | None
+    number: int,
+    title: str,
+    doc: Decoded,
+    level: str,
+    threshold: float | None,
+    leave_out: Collection[str] = (),
 ) -> tuple[str, dict[str, Any]]:
     """The heat map section of one document, and the data its hover details read."""
     tokens = list(doc.tokens)
@@ -784,7 +804,8 @@ def _document_html(
         "tokens": {str(j): _token_data(tokens[j], buffer) for j in sorted(used)},
     }
     # the least confident units, as a table under the heat map
-    scored = [u for u in units if not math.isnan(u.logprob)]
+    listed = _listed(doc.units(level), leave_out)  # type: ignore[arg-type]
+    scored = [u for u, keep in zip(units, listed) if keep and not math.isnan(u.logprob)]
     if threshold is not None:
         low = [u for u in scored if math.exp(u.logprob) < threshold]
         caption = f"{len(low)} {level}s below p = {threshold:g}"
@@ -832,6 +853,7 @@ def html_page(
     title: str = "tokbytes heat map",
     threshold: float | None = None,
     notes: Sequence[str] = (),
+    leave_out: Collection[str] = (),
 ) -> str:
     """One self-contained HTML page (inline CSS and JS, no network) with a heat map per document.
 
@@ -849,7 +871,7 @@ def html_page(
     sections = []
     data = []
     for number, (name, doc) in enumerate(documents):
-        section, doc_data = _document_html(number, name, doc, level, threshold)
+        section, doc_data = _document_html(number, name, doc, level, threshold, leave_out)
         sections.append(section)
         data.append(doc_data)
     gradient = ", ".join(f"{hex_color(rgb)} {p * 100:g}%" for p, rgb in COLOR_STOPS)

@@ -40,9 +40,11 @@ How it stays equal to batch, in two steps:
   their last byte; a grapheme boundary is final once the character after it has arrived
   (``grapheme_bounds`` from a certain boundary gives the batch result, since every ``\\X`` rule
   that looks back stops at a boundary); a word boundary is final once two characters other than
-  Extend/Format/ZWJ follow it (``regex`` ``(?w)\\b`` looks at most two characters ahead). Word
-  scans start a little before the frontier (:func:`_word_context`) because ``regex`` looks back
-  past Extend characters, two characters behind and over regional-indicator runs.
+  Extend/Format/ZWJ follow it (``regex`` ``(?w)\\b`` looks at most two characters ahead), and
+  with ``words="icu"`` once the dictionary run it lies in has ended. Word scans start a little
+  before the frontier (:meth:`~tokbytes.WordSegmenter.context`) because ``regex`` looks back
+  past Extend characters, two characters behind and over regional-indicator runs. Words of a
+  callable segmenter come at :meth:`~StreamDecoder.close` (see :mod:`tokbytes.segmentation`).
 
 Memory is the window, the emitted text and the reader's compact copy of the tokens (their bytes,
 offsets and logprobs; records themselves are dropped unless ``keep_history=True``).
@@ -56,8 +58,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from itertools import accumulate, chain, compress, repeat
 from operator import add, ne, sub
 from typing import Any
-
-import regex
 
 from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, left_sum, read_records
 from .errors import InputError
@@ -74,9 +74,9 @@ from .recovery import (
     suspected_problem,
     suspicious,
 )
+from .segmentation import Words, segmenter
 from .sources import StreamAssembler
 from .units import _JOINING as _JOINING  # characters a grapheme break may depend on
-from .units import _WORD_BOUNDARY as _WORD_BOUNDARY  # the pattern batch words use
 from .units import (
     LEVELS,
     Attribution,
@@ -90,10 +90,6 @@ from .units import _split_scores as _split_scores  # split scores: the batch cod
 
 __all__ = ["TOKEN_FORMATS", "StreamDecoder", "TokenFormat", "astream_units", "stream_units"]
 
-# UAX #29 WB4: characters word rules look through. A word boundary is final once two other
-# characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
-_LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
-_REGIONAL = regex.compile(r"\p{WB=Regional_Indicator}")
 # Allowed second bytes of a UTF-8 sequence by lead byte (Unicode Table 3-7); others 80-BF.
 _SECOND_BYTE = {0xE0: (0xA0, 0xBF), 0xED: (0x80, 0x9F), 0xF0: (0x90, 0xBF), 0xF4: (0x80, 0x8F)}
 _SPACE_PIECE = "\u2581".encode()
@@ -178,6 +174,7 @@ class StreamDecoder:
         "_reported_bytes",
         "_reported_tokens",
         "_seen",
+        "_segmenter",
         "_text",
         "_token_base",
         "_token_format",
@@ -193,7 +190,9 @@ class StreamDecoder:
         choice: int = 0,
         channel: str = "auto",
         token_format: TokenFormat = "auto",
+        words: Words = "uax29",
     ) -> None:
+        self._segmenter = segmenter(words)  # how words are found (see tokbytes.segmentation)
         if level not in LEVELS:
             raise InputError(
                 f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r:.40}"
@@ -659,14 +658,9 @@ class StreamDecoder:
 
     def _words(self, al: Alignment, real: str, final: bool) -> list[Unit]:
         done, context = self._done, self._context
-        bounds = _word_bounds(context, real, final)
-        starts: list[int] = []
-        ends: list[int] = []
-        for a, b in zip(bounds, bounds[1:]):
-            if not real[a:b].isspace():
-                starts.append(a + done)
-                ends.append(b + done)
-        frontier = bounds[-1]
+        starts, ends, frontier = self._segmenter.final_words(context, real, final)
+        starts = [a + done for a in starts]
+        ends = [b + done for b in ends]
         denominators = None
         if self._attribution == "split" and starts:
             denominators = word_denominators(al, starts, ends)
@@ -683,7 +677,9 @@ class StreamDecoder:
                 del starts[keep:], ends[keep:]
         units = _units(al, starts, ends, self._attribution, denominators)
         if frontier:
-            self._context = _word_context(context + real[: frontier + 1], len(context) + frontier)
+            self._context = self._segmenter.context(
+                context + real[: frontier + 1], len(context) + frontier
+            )
             if self._attribution == "split":
                 self._carry(al, frontier + done, starts, ends)
         return self._move(al, frontier, real, units)
@@ -715,23 +711,21 @@ class StreamDecoder:
         real = _complete_text(parts, done, final)
         if real is None:
             return None
-        bounds = _word_bounds(context, real, final)
+        starts, ends, frontier = self._segmenter.final_words(context, real, final)
         offsets = _byte_offsets(real, done)
         token_ends = list(accumulate(map(len, parts)))
         j, byte, char = self._token_base, self._byte_base, self._char_base
         units = []
-        for a, b in zip(bounds, bounds[1:]):
-            word = real[a:b]
-            if word.isspace():
-                continue
+        for a, b in zip(starts, ends):
             start, end = offsets[a], offsets[b]
-            fields = (word, char + a, char + b, byte + start, byte + end)
+            fields = (real[a:b], char + a, char + b, byte + start, byte + end)
             units.append(_covered(fields, token_ends, logprobs, j, start, end))
-        frontier = bounds[-1]
         self._reported_tokens = j + len(parts)
         if not frontier:
             return units
-        self._context = _word_context(context + real[: frontier + 1], len(context) + frontier)
+        self._context = self._segmenter.context(
+            context + real[: frontier + 1], len(context) + frontier
+        )
         self._keep_text(real[:frontier])
         self._drop_before(token_ends, offsets[frontier], frontier)
         return units
@@ -1116,59 +1110,6 @@ def _blank_tail(window: list[bytes], size: int) -> list[bytes]:
     return window
 
 
-def _word_bounds(context: str, real: str, final: bool) -> list[int]:
-    """Final word boundaries in ``real`` (0 first), scanning ``context + real`` like batch does."""
-    if not real:
-        return [0]
-    if final:
-        limit = len(real)
-    elif len(real) >= 2 and real[-2:].isascii():  # no ASCII character is Extend/Format/ZWJ
-        limit = len(real) - 2  # a boundary here has two other characters after it
-    else:
-        last = _LAST_OTHER.search(real)
-        second = _LAST_OTHER.search(real, 0, last.start()) if last else None
-        if second is None:
-            return [0]
-        limit = second.start()
-    shift = len(context)
-    bounds = [0]
-    # pos= keeps the context visible to the rules that look back; no endpos: WB6/WB12 look
-    # one character past the position.
-    for match in _WORD_BOUNDARY.finditer(context + real, shift + 1):
-        position = match.start() - shift
-        if position > limit:
-            break
-        bounds.append(position)
-    if final and bounds[-1] != len(real):
-        bounds.append(len(real))
-    return bounds
-
-
-def _word_context(scanned: str, frontier: int) -> str:
-    """The text before ``frontier`` that ``(?w)\\b`` may look back at for later positions.
-
-    A boundary after the frontier is decided from the two characters before it other than
-    Extend/Format/ZWJ (WB4 makes a character and the Extend/Format/ZWJ after it one), and, for
-    regional indicators, from the parity of the whole run of them (WB15/WB16; the run goes on
-    through Extend/Format/ZWJ too). So the scan starts at the second-last such character at or
-    before the frontier, or at the first regional indicator of the run that ends there.
-    ``scanned`` starts at a valid context start, so the result is one too.
-    """
-    last = _LAST_OTHER.search(scanned, 0, frontier + 1)
-    second = _LAST_OTHER.search(scanned, 0, last.start()) if last else None
-    if last is None or second is None:
-        return scanned[:frontier]
-    start = second.start()
-    position = last.start()
-    while _REGIONAL.match(scanned, position):  # back to the first indicator of the run
-        start = min(start, position)
-        previous = _LAST_OTHER.search(scanned, 0, position)
-        if previous is None:
-            break
-        position = previous.start()
-    return scanned[start:frontier]
-
-
 # -- iterators ---------------------------------------------------------------------------------
 
 
@@ -1180,6 +1121,7 @@ def stream_units(
     attribution: Attribution = "cover",
     choice: int = 0,
     channel: str = "auto",
+    words: Words = "uax29",
 ) -> Iterator[Unit]:
     """Yield units as a stream of chunks or records finishes them, then the last ones.
 
@@ -1193,7 +1135,7 @@ def stream_units(
     [('서', (0, 1), -1.5), ('!', (1,), -0.5)]
     """
     decoder = StreamDecoder(
-        level, errors=errors, attribution=attribution, choice=choice, channel=channel
+        level, errors=errors, attribution=attribution, choice=choice, channel=channel, words=words
     )
     for chunk in chunks:
         yield from decoder.feed(chunk)
@@ -1208,6 +1150,7 @@ async def astream_units(
     attribution: Attribution = "cover",
     choice: int = 0,
     channel: str = "auto",
+    words: Words = "uax29",
 ) -> AsyncIterator[Unit]:
     """:func:`stream_units` for an async stream, e.g. LangChain's ``llm.astream(...)``.
 
@@ -1220,7 +1163,7 @@ async def astream_units(
     ['ok']
     """
     decoder = StreamDecoder(
-        level, errors=errors, attribution=attribution, choice=choice, channel=channel
+        level, errors=errors, attribution=attribution, choice=choice, channel=channel, words=words
     )
     async for chunk in chunks:
         for unit in decoder.feed(chunk):

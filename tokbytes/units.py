@@ -35,10 +35,10 @@ from typing import Any, Literal, overload
 
 import regex
 
-from . import _speedups
 from .alignment import _LEAD_MASK, Alignment, left_sum
 from .errors import InputError
 from .records import Unit
+from .segmentation import _UAX29, WordKind, WordSegmenter, word_kinds
 
 __all__ = [
     "Attribution",
@@ -63,6 +63,14 @@ _JOINING = regex.compile(
     r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=CR}]+"
 )
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
+# A run of conjunct linkers and extenders (with a linker) that follows no consonant, before a
+# consonant: GB9c does not apply, so the consonant starts a new cluster.
+_LINKER = regex.compile(r"\p{InCB=Linker}")
+_UNLINKED = regex.compile(
+    r"(?<![\p{InCB=Consonant}\p{InCB=Extend}\p{InCB=Linker}])"
+    r"[\p{InCB=Extend}\p{InCB=Linker}]*\p{InCB=Linker}[\p{InCB=Extend}\p{InCB=Linker}]*"
+    r"(?=\p{InCB=Consonant})"
+)
 
 
 @functools.cache
@@ -121,29 +129,41 @@ def grapheme_bounds(text: str) -> Sequence[int]:
         return range(size + 1)
     segment(*window)
     bounds.extend(range(window[1], size + 1))
+    bounds = _gb9c_breaks(text, bounds)
     if len(bounds) == size + 1:  # e.g. jamo that all stand alone
         return range(size + 1)
     return bounds
 
 
-def word_ranges(text: str) -> tuple[array[int], array[int]]:
+def _gb9c_breaks(text: str, bounds: array[int]) -> array[int]:
+    """``bounds`` with the breaks ``\\X`` misses: it joins a conjunct linker (a virama) to the
+    consonant after it even when no consonant comes before the linker. GB9c joins only
+    ``Consonant [Extend Linker]* Linker [Extend Linker]* × Consonant``; no other rule joins a
+    consonant to the Extend character before it, so such a position is a break.
+
+    >>> list(grapheme_bounds("?\u094d\u0924"))  # GraphemeBreakTest 17.0 line 782
+    [0, 2, 3]
+    """
+    if not _LINKER.search(text):  # six viramas are linkers: most texts have none
+        return bounds
+    missed = [m.end() for m in _UNLINKED.finditer(text)]
+    if not missed:
+        return bounds
+    return array("q", sorted(set(bounds).union(missed)))
+
+
+def word_ranges(text: str, segmenter: WordSegmenter = _UAX29) -> tuple[array[int], array[int]]:
     """``(starts, ends)`` character offsets of the words of ``text``.
 
-    Words are UAX #29 word segments (boundaries from ``regex`` ``(?w)\\b``) holding at least one
-    non-whitespace character: punctuation and emoji are words of their own, whitespace is not.
+    Words are the word segments (by default UAX #29, boundaries from ``regex`` ``(?w)\\b``; see
+    :mod:`tokbytes.segmentation`) holding at least one non-whitespace character, without the
+    whitespace at their edges: punctuation and emoji are words of their own, whitespace is not.
 
     >>> starts, ends = word_ranges("don't stop, 3.14")
     >>> [("don't stop, 3.14")[s:e] for s, e in zip(starts, ends)]
     ["don't", 'stop', ',', '3.14']
     """
-    pieces = _WORD_BOUNDARY.split(text)
-    core = _speedups.core
-    if core is not None:  # the same ranges, in one C loop
-        starts, ends = core.word_ranges(pieces)
-        return starts, ends
-    offsets = list(accumulate(map(len, pieces), initial=0))
-    keep = [bool(p) and not p.isspace() for p in pieces]
-    return array("q", compress(offsets, keep)), array("q", compress(offsets[1:], keep))
+    return segmenter.ranges(text)
 
 
 # -- building units ------------------------------------------------------------------------------
@@ -618,6 +638,16 @@ class UnitSequence(Sequence[Unit]):
             return list(text)
         return list(map(text.__getitem__, map(slice, self._starts, self._ends)))
 
+    def kinds(self) -> list[WordKind]:
+        """What each unit is made of: ``"letters"``, ``"numbers"``, ``"ideographs"``,
+        ``"kana"``, ``"emoji"`` or ``"punctuation"`` (see :func:`tokbytes.word_kinds`).
+
+        >>> from tokbytes import decode
+        >>> decode([{"token": "Hi 3 学!", "logprob": -0.5}]).words.kinds()
+        ['letters', 'numbers', 'ideographs', 'punctuation']
+        """
+        return word_kinds(self.texts())
+
     def _offsets(self, local: Sequence[int]) -> list[int]:
         base = self._al.char_base
         return list(map(add, local, repeat(base))) if base else list(local)
@@ -626,8 +656,14 @@ class UnitSequence(Sequence[Unit]):
         return f"<{len(self)} {self._level} units>"
 
 
-def units(al: Alignment, level: Level, attribution: Attribution = "cover") -> UnitSequence:
-    """The lazy sequence of units of ``level`` over the alignment."""
+def units(
+    al: Alignment,
+    level: Level,
+    attribution: Attribution = "cover",
+    words: WordSegmenter = _UAX29,
+) -> UnitSequence:
+    """The lazy sequence of units of ``level`` over the alignment (``words``: how words are
+    found)."""
     if attribution not in ("cover", "split"):
         raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r}")
     if level == "char":
@@ -637,6 +673,6 @@ def units(al: Alignment, level: Level, attribution: Attribution = "cover") -> Un
         bounds = grapheme_bounds(al.text)
         return UnitSequence(al, "grapheme", bounds[:-1], bounds[1:], attribution)
     if level == "word":
-        starts, ends = word_ranges(al.text)
+        starts, ends = word_ranges(al.text, words)
         return UnitSequence(al, "word", starts, ends, attribution)
     raise InputError(f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
