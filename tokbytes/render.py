@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from . import Decoded, Token, Unit
+from .measures import alternative_texts, continued_bytes
 
 __all__ = [
     "COLOR_STOPS",
@@ -577,42 +578,20 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _alternative_text(prefix: bytes, data: bytes | None, token: str) -> str:
-    """An alternative as text: completed with the bytes of the character it continues."""
-    if data is None:
-        return token  # a special token such as <|end|>: no bytes
-    return (prefix + data).decode("utf-8", "backslashreplace")
-
-
-def _char_prefix(buffer: bytes, start: int) -> bytes:
-    """The bytes of the character that byte ``start`` continues (b"" at a character start).
-
-    >>> _char_prefix("울".encode(), 2), _char_prefix(b"ab", 1)
-    (b'\\xec\\x9a', b'')
-    """
-    if start >= len(buffer) or not 0x80 <= buffer[start] <= 0xBF:
-        return b""
-    first = start
-    while first > 0 and start - first < 3:
-        first -= 1
-        if buffer[first] >= 0xC0:  # the lead byte of the character being continued
-            return buffer[first:start]
-        if buffer[first] < 0x80:
-            return b""
-    return b""
-
-
 def _token_data(token: Token, buffer: bytes) -> dict[str, Any]:
-    prefix = _char_prefix(buffer, token.byte_start) if token.bytes else b""
-    alternatives = []
-    for alt in token.top_logprobs:
-        alternatives.append(
-            [
-                printable(_alternative_text(prefix, alt.bytes, alt.token)),
-                None if is_sentinel(alt.logprob) else _finite(alt.logprob),
-                alt.bytes is not None and alt.bytes == token.bytes,
-            ]
+    """What the hover details show of a token; alternatives read by the public rule
+    (:func:`tokbytes.measures.alternative_texts`), most likely first."""
+    prefix = continued_bytes(buffer, token.byte_start) if token.bytes else b""
+    alternatives = [
+        [
+            printable(alt.text),
+            None if is_sentinel(alt.logprob) else _finite(alt.logprob),
+            alt.chosen,
+        ]
+        for alt in alternative_texts(
+            token.top_logprobs, token.bytes, prefix=prefix, token=token.token
         )
+    ]
     return {
         "i": token.index,
         "t": printable(token.token),
@@ -742,6 +721,51 @@ _JS = r"""
 """
 
 
+def _unit_span(number: int, piece: str, logprob: float, *, sentinel: bool = False) -> str:
+    """One heat-map unit as a ``<span class="u">`` colored by its probability (the markup the
+    page and the notebook view share)."""
+    prob = math.exp(logprob) if not math.isnan(logprob) else math.nan
+    label = "below top 20" if sentinel else format_logprob(logprob)
+    return (
+        f'<span class="u" data-u="{number}" data-p="{format_prob(prob)}" '
+        f'style="background-color:{hex_color(color_for(prob))}" '
+        f'title="p={format_prob(prob)} logprob={html.escape(label)}">'
+        f"{html.escape(piece, quote=False)}</span>"
+    )
+
+
+def heatmap_html(text: str, units: Iterable[Unit], *, level: str = "word") -> str:
+    """An HTML fragment for a notebook (``Decoded._repr_html_``): the text with each unit colored
+    as on the page (:func:`html_page`), the probability and logprob in each unit's tooltip, and a
+    one-line legend. No script: it shows the same in Jupyter, VS Code and GitHub's viewer.
+
+    >>> from tokbytes import decode
+    >>> fragment = heatmap_html("a b", decode([{"token": "a b", "bytes": list(b"a b"), "logprob": 0.0}]).words)
+    >>> fragment.count('class="u"'), 'background-color:#91cf60' in fragment
+    (2, True)
+    """
+    pieces = []
+    count = 0
+    for piece, unit in segments(text, units):
+        if unit is None:
+            pieces.append(html.escape(piece, quote=False))
+        else:
+            pieces.append(_unit_span(count, piece, unit.logprob))
+            count += 1
+    gradient = ", ".join(f"{hex_color(rgb)} {p * 100:g}%" for p, rgb in COLOR_STOPS)
+    return (
+        '<div class="tokbytes-heatmap">'
+        '<div class="heat" style="white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.9;'
+        "font-size:15px;color:#1a1a1a;background:#fff;padding:6px 8px;border:1px solid #ddd;"
+        f'border-radius:4px">{"".join(pieces)}</div>'
+        '<div style="font-size:11px;color:#555;margin-top:3px">'
+        f"{count} {html.escape(level)}s · p = 0 "
+        '<span style="display:inline-block;width:120px;height:9px;vertical-align:middle;'
+        f'background:linear-gradient(to right, {gradient})"></span> 1 · hover for p and logprob'
+        "</div></div>"
+    )
+
+
 def _document_html(
     number: int, title: str, doc: Decoded, level: str, threshold: float | None
 ) -> tuple[str, dict[str, Any]]:
@@ -772,13 +796,7 @@ def _document_html(
             ]
         )
         used.update(unit.tokens)
-        label = "below top 20" if sentinel else format_logprob(unit.logprob)
-        pieces.append(
-            f'<span class="u" data-u="{u}" data-p="{format_prob(prob)}" '
-            f'style="background-color:{hex_color(color_for(prob))}" '
-            f'title="p={format_prob(prob)} logprob={html.escape(label)}">'
-            f"{html.escape(piece, quote=False)}</span>"
-        )
+        pieces.append(_unit_span(u, piece, unit.logprob, sentinel=sentinel))
     data = {
         "units": unit_data,
         "tokens": {str(j): _token_data(tokens[j], buffer) for j in sorted(used)},
