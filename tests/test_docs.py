@@ -24,6 +24,7 @@ from typing import NamedTuple
 import pytest
 
 from tests.openai_server import OpenAIServer
+from tests.shared_data import SHARED, require_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
@@ -35,6 +36,11 @@ FILES = {
     "stream.sse": "cli_stream.sse",
     "batch_output.jsonl": "cli_batch.jsonl",
 }
+#: Reference recordings the docs read, copied into the scratch folder (never into the repo);
+#: a page that names one is skipped where ``../shared/data`` is absent.
+SHARED_FILES = {
+    "gpt4_korean_poem_top20.json": "recordings/state-of-the-art/gpt4_korean_poem_top20.json",
+}
 
 
 class Block(NamedTuple):
@@ -43,11 +49,13 @@ class Block(NamedTuple):
     language: str
     skip: str | None  # the reason, for a block fenced "<language> skip: <reason>"
     code: str
+    output: str | None  # a ```text block right after it: what the code prints
 
 
 def blocks(path: Path) -> Iterator[Block]:
     text = path.read_text(encoding="utf-8")
-    for match in FENCE.finditer(text):
+    matches = list(FENCE.finditer(text))
+    for number, match in enumerate(matches):
         language, info = match.group(1), match.group(2).strip()
         if language not in ("python", "bash"):
             continue
@@ -55,7 +63,15 @@ def blocks(path: Path) -> Iterator[Block]:
         if info.startswith("skip"):
             skip = info[len("skip") :].lstrip(":").strip()
         line = text.count("\n", 0, match.start()) + 1
-        yield Block(path.name, line, language, skip, match.group(3))
+        output = None
+        following = matches[number + 1] if number + 1 < len(matches) else None
+        if (
+            following is not None
+            and following.group(1) == "text"
+            and not text[match.end() : following.start()].strip()
+        ):
+            output = following.group(3)
+        yield Block(path.name, line, language, skip, match.group(3), output)
 
 
 ALL = [block for path in DOCS for block in blocks(path)]
@@ -74,6 +90,9 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A folder with the files the docs name, and the loopback server as OpenAI's address."""
     for name, fixture in FILES.items():
         shutil.copy(DATA / fixture, tmp_path / name)
+    for name, relpath in SHARED_FILES.items():
+        if (SHARED / relpath).exists():
+            shutil.copy(SHARED / relpath, tmp_path / name)
     monkeypatch.chdir(tmp_path)
     with OpenAIServer() as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
@@ -86,19 +105,22 @@ PAGES = sorted({b.page for b in ALL if b.language == "python" and b.skip is None
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_python_blocks_run(page: str, scratch: Path) -> None:
+def test_python_blocks_run(page: str, scratch: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runnable = [b for b in ALL if b.page == page and b.language == "python" and b.skip is None]
+    for name, relpath in SHARED_FILES.items():
+        if any(name in b.code for b in runnable):
+            require_shared(relpath)
     namespace: dict[str, object] = {"__name__": f"docs_{page[:-3]}"}
-    for block in ALL:
-        if block.page != page or block.language != "python" or block.skip is not None:
-            continue
+    for block in runnable:
         # A pseudo file name: tools that read source lines (Hypothesis) must not read the page.
         code = compile(block.code, f"<docs/{page} python block at line {block.line}>", "exec")
+        capsys.readouterr()
         try:
             exec(code, namespace)
-        except pytest.skip.Exception:
-            raise
         except Exception as exc:
             raise AssertionError(f"docs/{page} line {block.line}: {exc!r}") from exc
+        if block.output is not None:  # the output shown under the block is what it prints
+            assert capsys.readouterr().out == block.output, f"docs/{page} line {block.line}"
 
 
 BASH = [b for b in ALL if b.language == "bash" and b.skip is None]
