@@ -21,7 +21,28 @@ POEM = "recordings/state-of-the-art/gpt4_korean_poem_top20.json"
 
 # Text with many space-separated words, punctuation and partial characters.
 WORDY = tbst.texts(weights={"ascii": 4, "space": 4, "hangul": 3, "emoji": 1, "cjk": 1})
-PAYLOADS = tbst.payloads(WORDY, top_logprobs=(0, 5)) | tbst.payloads(top_logprobs=(0, 4))
+
+
+@st.composite
+def unlisted_chosen(draw: st.DrawFn, payload: tbst.Payload) -> tbst.Payload:
+    """The payload with the generated token left out of some tokens' alternatives (sampled from
+    below the top N, as at temperature > 0), and some alternatives listed out of order."""
+    tokens = []
+    for record in payload.tokens:
+        alternatives = list(record["top_logprobs"])
+        if alternatives and draw(st.booleans()):
+            alternatives = alternatives[1:]
+        if draw(st.booleans()):
+            alternatives.reverse()
+        tokens.append({**record, "top_logprobs": alternatives})
+    return tbst.Payload(payload.text, tokens, tokens, "records")
+
+
+PAYLOADS = (
+    tbst.payloads(WORDY, top_logprobs=(0, 5))
+    | tbst.payloads(top_logprobs=(0, 4))
+    | tbst.payloads(WORDY, top_logprobs=(1, 5)).flatmap(unlisted_chosen)
+)
 
 
 def prob(logprob: float) -> float:
