@@ -16,7 +16,7 @@ from .measures import (
     DocumentSummary,
     alternative_texts,
     continued_bytes,
-    summarize,
+    document_summary,
     token_entropies,
     token_margins,
     token_ranks,
@@ -461,7 +461,7 @@ class Decoded:
         >>> s.tokens, s.characters, s.perplexity == math.exp(0.5), s.least_certain_words[0].text
         (1, 2, True, 'ok')
         """
-        return summarize(self, n)
+        return document_summary(self, n)
 
     def to_pandas(self, level: str = "word") -> Any:
         """One row per unit of ``level`` (or per token with ``"token"``) as a ``pandas.DataFrame``

@@ -60,7 +60,7 @@ __all__ = [
     "unit_entropies",
     "unit_margins",
     "unit_token_ranges",
-    "summarize",
+    "document_summary",
     "word_logprob_bounds",
 ]
 
@@ -501,13 +501,13 @@ def _per(total: float, count: int) -> float:
     return total / count if count else _NAN
 
 
-def summarize(doc: Decoded, n: int = 5) -> DocumentSummary:
+def document_summary(doc: Decoded, n: int = 5) -> DocumentSummary:
     """The :class:`DocumentSummary` of ``doc`` with its ``n`` least certain words.
 
     >>> from tokbytes import decode
     >>> doc = decode([{"token": "hi", "bytes": [104, 105], "logprob": -0.2},
     ...               {"token": " you", "bytes": list(b" you"), "logprob": -1.6}])
-    >>> s = summarize(doc, 1)
+    >>> s = document_summary(doc, 1)
     >>> round(s.perplexity, 4), round(s.bits_per_character, 4), s.least_certain_words[0].text
     (2.4596, 0.4328, 'you')
     """

@@ -44,6 +44,9 @@ from .measures import alternative_texts, continued_bytes
 __all__ = [
     "COLOR_STOPS",
     "SENTINEL_LOGPROB",
+    "TOKEN_CSV_FIELDS",
+    "VIEW_LEVELS",
+    "Sort",
     "UNKNOWN_COLOR",
     "ColorMode",
     "Summary",
@@ -52,18 +55,22 @@ __all__ = [
     "csv_text",
     "format_logprob",
     "format_prob",
+    "heatmap_html",
     "hex_color",
     "html_page",
     "is_sentinel",
     "json_text",
     "legend_text",
+    "level_units",
     "printable",
     "rgb_to_256",
     "segments",
+    "select",
     "summarize",
     "summary_rows",
     "summary_table",
     "terminal_heatmap",
+    "token_rows",
     "unit_rows",
     "unit_table",
 ]
@@ -1024,8 +1031,8 @@ def _document_html(
         f'<section id="doc-{number}">'
         f"<h2>{html.escape(title)}</h2>"
         f'<p class="meta">{len(tokens)} tokens · {len(doc.text)} characters · '
-        # at the char level the count of units is the count of characters: say it once
-        + ("" if level == "char" else f"{len(units)} {level}s · ")
+        # at the char and token levels the units were just counted: say it once
+        + ("" if level in ("char", "token") else f"{len(units)} {level}s · ")
         + f"attribution {html.escape(doc.attribution)}</p>"
         f'<div class="heat" data-doc="{number}">{"".join(pieces)}</div>'
         + (f'<ul class="note">{problems}</ul>' if problems else "")
