@@ -356,3 +356,14 @@ def test_find_all_finds_every_occurrence(payload: tbst.Payload, needle: str) -> 
 def test_find_all_rejects_an_empty_needle() -> None:
     with pytest.raises(tokbytes.InputError):
         tokbytes.decode([{"token": "a", "bytes": [97], "logprob": 0.0}]).find_all("")
+
+
+def test_malformed_alternatives_raise_and_ints_are_read() -> None:
+    bad = tokbytes.decode([{"token": "a", "bytes": [97], "logprob": -0.1, "top_logprobs": [
+        {"token": "a", "bytes": [97], "logprob": "high"}]}])  # fmt: skip
+    for measure in (bad.tokens.entropies, bad.tokens.margins, bad.tokens.ranks):
+        with pytest.raises(tokbytes.InputError, match=r"token 0: top_logprobs\[0\]"):
+            measure()
+    legacy = tokbytes.decode([{"token": "a", "bytes": [97], "logprob": 0, "top_logprobs": {
+        "a": 0, "b": -9999}}])  # fmt: skip
+    assert legacy.tokens.entropies() == [0.0] and legacy.tokens.margins() == [1.0]
