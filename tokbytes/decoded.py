@@ -17,6 +17,7 @@ from .measures import (
     alternative_texts,
     continued_bytes,
     document_summary,
+    listed_logprobs,
     token_entropies,
     token_margins,
     token_ranks,
@@ -269,6 +270,10 @@ class TokenSequence(Sequence[Token]):
     def logprobs(self) -> list[float]:
         """``[t.logprob for t in self]``, without making the tokens."""
         return list(self._al.logprobs)
+
+    def alternative_counts(self) -> list[int]:
+        """Per token, how many ``top_logprobs`` alternatives the provider listed (0 for none)."""
+        return list(map(len, listed_logprobs(self._al, self._records)))
 
     def entropies(self) -> list[float]:
         """Per token, the entropy (nats) of its ``top_logprobs`` renormalized to sum to 1; NaN

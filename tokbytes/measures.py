@@ -29,6 +29,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import regex
@@ -173,6 +174,9 @@ def token_alternatives(al: Alignment, records: Sequence[Any]) -> list[tuple[Alte
     ]
 
 
+_get_logprob = itemgetter("logprob")
+
+
 def listed_logprobs(al: Alignment, records: Sequence[Any]) -> list[list[float]]:
     """Every token's ``top_logprobs`` logprobs, checked as :func:`token_alternatives` checks
     them but without making an :class:`~tokbytes.Alternative` per alternative (entropies and
@@ -189,15 +193,37 @@ def listed_logprobs(al: Alignment, records: Sequence[Any]) -> list[list[float]]:
         if isinstance(top, Mapping):  # the legacy {token: logprob} form
             values = list(top.values())
         else:
-            values = [
-                alt.get("logprob") if isinstance(alt, Mapping) else getattr(alt, "logprob", None)
-                for alt in top
-            ]
+            try:  # dicts, the common case, read at C speed
+                values = list(map(_get_logprob, top))
+            except (KeyError, TypeError):
+                values = [
+                    alt.get("logprob") if isinstance(alt, Mapping) else getattr(alt, "logprob", None)
+                    for alt in top
+                ]
         if all(type(v) is float and v == v for v in values):
             out.append(values)
         else:  # ints, float subclasses, or something wrong: the full reading says which
             out.append([alt.logprob for alt in parse_alternatives(top, j + base)])
     return out
+
+
+class _LazyAlternatives:
+    """``token_alternatives(al, records)[j]``, each read when first asked for."""
+
+    __slots__ = ("_al", "_read", "_records")
+
+    def __init__(self, al: Alignment, records: Sequence[Any]) -> None:
+        self._al, self._records = al, records
+        self._read: dict[int, tuple[Alternative, ...]] = {}
+
+    def __getitem__(self, j: int) -> tuple[Alternative, ...]:
+        found = self._read.get(j)
+        if found is None:
+            from .decoded import parse_alternatives
+
+            top = _record_field(self._records[j], "top_logprobs")
+            found = self._read[j] = parse_alternatives(top, j + self._al.token_base)
+        return found
 
 
 def _token_strings(records: Sequence[Any]) -> list[str | None]:
@@ -443,7 +469,7 @@ def word_logprob_bounds(
     count = len(starts)
     if not count:
         return []
-    alternatives = token_alternatives(al, records)
+    alternatives = _LazyAlternatives(al, records)  # only the tokens around words are read
     strings = _token_strings(records)
     data = _token_bytes(al)
     text, buffer, bounds = al.text, al.buffer, al.char_bounds

@@ -42,7 +42,7 @@ def columns(doc: Decoded, level: str = "word") -> dict[str, list[Any]]:
         raise InputError(
             f"level must be one of {', '.join(map(repr, TABLE_LEVELS))}, got {level!r}"
         )
-    alternatives = any(t.top_logprobs for t in doc.tokens)
+    alternatives = any(doc.tokens.alternative_counts())
     if level == "token":
         tokens = list(doc.tokens)
         spans = [doc.token_to_chars(t.index) for t in tokens]
