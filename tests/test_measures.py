@@ -198,6 +198,7 @@ def test_token_measures_equal_the_slow_reference(payload: tbst.Payload) -> None:
     doc = tokbytes.decode(payload.tokens)
     tokens = list(doc.tokens)
     assert doc.tokens.logprobs() == [t.logprob for t in tokens]
+    assert doc.tokens.alternative_counts() == [len(t.top_logprobs) for t in tokens]
     for got, token in zip(doc.tokens.entropies(), tokens):
         assert same(got, ref_entropy(token)), (got, token)
         assert got != got or got >= 0
