@@ -102,9 +102,78 @@ def test_demo_shows_heat_map_and_word_table(tokbytes_cli: Run) -> None:
     lines = out.splitlines()
     assert KOREAN in lines
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["#", "word"])
-    assert lines[header + 3].split()[:3] == ["2", "서울입니다", "0.759"]
-    assert "' 서' '\\xec\\x9a' '\\xb8' '입니다'" in lines[header + 3]
+    # the "." is punctuation: left out of the table by default (--punctuation lists it)
+    assert lines[header - 1] == "the 3 least certain words (least probable first):"
+    # the least certain word first, as the README says
+    assert lines[header + 1].split()[:3] == ["2", "서울입니다", "0.759"]
+    assert "' 서' '\\xec\\x9a' '\\xb8' '입니다'" in lines[header + 1]
+    probs = [float(line.split()[2]) for line in lines[header + 1 : header + 4]]
+    assert probs == sorted(probs) and len(probs) == 3
     assert "👨\u200d👩\u200d👧\u200d👦" in out and "🇫🇷" in out and "👋🏽" in out
+    assert "the 5 least certain words" in out, "the long sample lists its 5 least certain"
+
+
+def _table(out: str, first_column: str) -> list[list[str]]:
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["#", first_column])
+    rows = []
+    for line in lines[header + 1 :]:
+        if not line.strip():
+            break
+        rows.append(line.split())
+    return rows
+
+
+def test_sort_and_top_choose_the_rows_and_their_order(cli: Run) -> None:
+    path = str(DATA / "cli_completion.json")
+    every = json.loads(ok(cli("show", path, "--level", "char", "--format", "json")))["units"]
+    lowest = sorted(range(len(every)), key=lambda i: (every[i]["prob"], i))[:4]
+    by_prob = _table(ok(cli("show", path, "--level", "char", "--top", "4")), "char")
+    assert [int(row[0]) for row in by_prob] == lowest, "least probable first"
+    by_position = _table(
+        ok(cli("show", path, "--level", "char", "--top", "4", "--sort", "position")), "char"
+    )
+    assert [int(row[0]) for row in by_position] == sorted(lowest)
+    rows = json.loads(ok(cli("show", path, "--format", "json", "--sort", "prob")))["units"]
+    assert [r["prob"] for r in rows] == sorted(r["prob"] for r in rows)
+    top = json.loads(ok(cli("show", path, "--level", "char", "--format", "json", "--top", "4")))
+    assert [u["start"] for u in top["units"]] == sorted(lowest), "json rows in text order"
+
+
+def test_token_level_table_json_and_csv(cli: Run) -> None:
+    import tokbytes
+
+    path = str(DATA / "cli_completion.json")
+    doc = tokbytes.decode(json.loads((DATA / "cli_completion.json").read_text("utf-8")))
+    out = ok(cli("show", path, "--level", "token", "--threshold", "1.0", "--sort", "position"))
+    assert out.startswith(KOREAN + "\n")
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["#", "token"])
+    assert lines[header].split() == [
+        "#", "token", "text", "prob", "logprob", "entropy", "margin", "rank", "alternatives",
+    ]  # fmt: skip
+    assert len(lines) - header - 1 == len(doc.tokens)
+    assert "'\\xec\\x9a'" in out
+    rows = json.loads(ok(cli("show", path, "--level", "token", "--format", "json")))["units"]
+    assert [r["index"] for r in rows] == list(range(len(doc.tokens)))
+    assert [r["rank"] for r in rows] == doc.tokens.ranks()
+    assert rows[12]["alternatives"][0][0] == "울", "completed into the character"
+    table = list(
+        csv.DictReader(io.StringIO(ok(cli("show", path, "--level", "token", "--format", "csv"))))
+    )
+    assert [r["token"] for r in table] == [t.token for t in doc.tokens]
+    assert table[12]["alternatives"].split(" | ")[0] == "울"
+
+
+def test_demo_csv_is_one_table(cli: Run) -> None:
+    out = ok(cli("demo", "--format", "csv"))
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["document", "text", "start", "end", "logprob", "prob", "tokens"]
+    assert sum(1 for row in rows if row[1] == "text") == 1, "one header"
+    assert {row[0] for row in rows[1:]} == {
+        "Korean: the capital of South Korea",
+        "Multilingual answer with emoji (ZWJ family, flags, skin tones)",
+    }
 
 
 def test_demo_colors_with_24_bit_or_256_colors(cli: Run) -> None:
@@ -174,7 +243,7 @@ def test_show_csv(cli: Run, level: str) -> None:
 def test_show_threshold_lists_low_units(cli: Run) -> None:
     out = ok(cli("show", str(DATA / "cli_completion.json"), "--threshold", "0.8"))
     assert out.startswith(KOREAN + "\n")
-    assert "words below p = 0.8:" in out
+    assert "words below p = 0.8 (least probable first):" in out
     listed = [line.split()[1] for line in out.splitlines()[4:]]
     assert listed == ["서울입니다"]
     none = ok(cli("show", str(DATA / "cli_completion.json"), "--threshold", "0.1"))
@@ -315,6 +384,24 @@ def test_batch_html_has_a_section_per_response(cli: Run, tmp_path: Path) -> None
     assert page.count('<section id="doc-') == 2
     assert "capital-ko" in page and "paris-en" in page
     assert "overloaded: status 500" in page
+    # the page opens with a summary table linking to each response's section
+    body = page.split("<body>")[1]
+    assert body.index('class="low summary"') < body.index('<section id="doc-0">')
+    assert '<a href="#doc-0">capital-ko</a>' in page and '<a href="#doc-1">paris-en</a>' in page
+    assert "16 characters · 4 words" in page
+
+    small = tmp_path / "small.html"
+    ok(cli("html", str(DATA / "cli_batch.jsonl"), "-o", str(small), "--no-alternatives"))
+    data = json.loads(re.search(r'id="tokbytes-data">(.*?)</script>', small.read_text()).group(1))
+    assert all(not t["alts"] for doc in data for t in doc["tokens"].values())
+    assert small.stat().st_size < out.stat().st_size
+
+
+def test_char_page_says_characters_once(cli: Run, tmp_path: Path) -> None:
+    out = tmp_path / "chars.html"
+    ok(cli("html", str(DATA / "cli_completion.json"), "-o", str(out), "--level", "char"))
+    page = out.read_text("utf-8")
+    assert "16 characters · attribution" in page and " chars ·" not in page
 
 
 # -- bad input -------------------------------------------------------------------------------------

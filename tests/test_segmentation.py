@@ -436,12 +436,22 @@ def test_cli_words_icu_lists_dictionary_words_and_leaves_punctuation_out(tmp_pat
         token["logprob"] = -2.0 if token["bytes"] == list("。".encode()) else -0.05
     path = tmp_path / "zh.json"
     path.write_text(json.dumps(tokens), encoding="utf-8")
-    icu_run = _cli("show", str(path), "--words", "icu", "--threshold", "0.99")
+    icu_run = _cli("show", str(path), "--words", "icu", "--threshold", "0.99", "--sort", "position")
     assert icu_run.returncode == 0, icu_run.stderr
     listed = _listed_words(icu_run.stdout)
     assert listed == ["我们", "明天", "去", "图书", "馆"]  # ICU's words; the 。 is left out
     with_punctuation = _listed_words(
-        _cli("show", str(path), "--words", "icu", "--threshold", "0.99", "--punctuation").stdout
+        _cli(
+            "show",
+            str(path),
+            "--words",
+            "icu",
+            "--threshold",
+            "0.99",
+            "--punctuation",
+            "--sort",
+            "position",
+        ).stdout
     )
     assert with_punctuation == [*listed, "。"]
     uax29 = _listed_words(_cli("show", str(path), "--threshold", "0.99").stdout)

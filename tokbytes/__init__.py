@@ -18,6 +18,8 @@ from .errors import TokbytesError as TokbytesError
 from .json_fields import JsonError as JsonError
 from .json_fields import JsonField as JsonField
 from .json_fields import field_alternatives as field_alternatives
+from .measures import AlternativeText as AlternativeText
+from .measures import DocumentSummary as DocumentSummary
 from .records import Alternative as Alternative
 from .records import Problem as Problem
 from .records import Token as Token
@@ -36,8 +38,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Alternative",
+    "AlternativeText",
     "DecodeError",
     "Decoded",
+    "DocumentSummary",
     "Extracted",
     "InputError",
     "JsonError",

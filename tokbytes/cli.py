@@ -32,7 +32,7 @@ from tokbytes import render
 
 __all__ = ["main"]
 
-LEVELS = ("char", "grapheme", "word")
+LEVELS = render.VIEW_LEVELS  # char, grapheme, word, token
 FORMATS = ("text", "json", "csv")
 
 # Stream shapes (tokbytes.sources) whose records are only a piece of the output.
@@ -404,22 +404,60 @@ def _color_mode(choice: str) -> render.ColorMode:
     return "truecolor" if depth in ("truecolor", "24bit") else "256"
 
 
+def _rows_sort(args: argparse.Namespace) -> render.Sort:
+    """JSON and CSV rows: text order unless ``--sort`` says otherwise."""
+    return args.sort or "position"
+
+
+def _table_sort(args: argparse.Namespace) -> render.Sort:
+    """Tables of the least certain units: least probable first unless ``--sort`` says otherwise."""
+    return args.sort or "prob"
+
+
 def _show_doc(doc: tokbytes.Decoded, args: argparse.Namespace, color: render.ColorMode) -> str:
     if args.format == "json":
-        return render.json_text(doc, args.level, threshold=args.threshold) + "\n"
+        return (
+            render.json_text(
+                doc, args.level, threshold=args.threshold, top=args.top, sort=_rows_sort(args)
+            )
+            + "\n"
+        )
     if args.format == "csv":
-        return render.csv_text(doc, args.level, threshold=args.threshold)
+        return render.csv_text(
+            doc, args.level, threshold=args.threshold, top=args.top, sort=_rows_sort(args)
+        )
     out = render.terminal_heatmap(doc, args.level, color=color)
     out += "\n" if not out.endswith("\n") else ""
-    if args.threshold is not None:
-        table = render.unit_table(
-            doc, args.level, threshold=args.threshold, color=color, leave_out=_leave_out(args)
-        )
-        if "\n" in table:  # more than the header
-            out += f"\n{args.level}s below p = {args.threshold:g}:\n{table}\n"
-        else:
-            out += f"\nno {args.level} below p = {args.threshold:g}\n"
+    if args.threshold is not None or args.top is not None:
+        out += "\n" + _least_certain(doc, args, color, args.top)
     return out
+
+
+def _least_certain(
+    doc: tokbytes.Decoded, args: argparse.Namespace, color: render.ColorMode, top: int | None
+) -> str:
+    """The table of the least certain units with the line that says what it lists."""
+    level, threshold = args.level, args.threshold
+    table = render.unit_table(
+        doc,
+        level,
+        threshold=threshold,
+        top=top,
+        sort=_table_sort(args),
+        color=color,
+        leave_out=_leave_out(args),
+    )
+    rows = table.count("\n")  # lines after the header
+    plural = f"{level}s" if rows != 1 else level
+    if threshold is not None and not rows:
+        return f"no {level} below p = {threshold:g}\n"
+    if threshold is not None:
+        title = f"{level}s below p = {threshold:g}"
+        title += f", the {rows} least certain" if top is not None else ""
+    else:
+        title = f"the {rows} least certain {plural}"
+    order = "least probable first" if _table_sort(args) == "prob" else "in text order"
+    return f"{title} ({order}):\n{table}\n"
 
 
 def _show_summary(items: Sequence[_Item], args: argparse.Namespace) -> str:
@@ -499,6 +537,9 @@ def _cmd_html(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         notes=notes,
         leave_out=_leave_out(args),
+        alternatives=args.alternatives,
+        top=10 if args.top is None else args.top,
+        sort=_table_sort(args),
     )
     _write_atomic(args.output, page)
     return 0
@@ -510,12 +551,17 @@ def _demo_samples() -> list[dict[str, Any]]:
     return samples
 
 
+#: How many least certain units ``demo`` lists when no ``--top`` or ``--threshold`` is given.
+_DEMO_TOP = 5
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     samples = _demo_samples()
     docs = [
         (s["title"], tokbytes.decode(s["tokens"], attribution=args.attribution, words=args.words))
         for s in samples
     ]
+    top = _DEMO_TOP if args.top is None else args.top
     if args.html:
         _write_atomic(
             args.html,
@@ -525,7 +571,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 title="tokbytes demo",
                 threshold=args.threshold,
                 leave_out=_leave_out(args),
+                top=top,
+                sort=_table_sort(args),
             ),
+        )
+        return 0
+    if args.format == "csv":  # one table for the whole output, a column naming the sample
+        sys.stdout.write(
+            render.csv_text(
+                docs, args.level, threshold=args.threshold, top=args.top, sort=_rows_sort(args)
+            )
         )
         return 0
     if args.format != "text":
@@ -537,12 +592,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for sample, (title, doc) in zip(samples, docs):
         out.append(f"== {title}\nprompt: {sample['prompt']}\n")
         out.append(render.terminal_heatmap(doc, args.level, color=color) + "\n\n")
-        out.append(
-            render.unit_table(
-                doc, args.level, threshold=args.threshold, color=color, leave_out=_leave_out(args)
-            )
-        )
-        out.append("\n\n")
+        out.append(_least_certain(doc, args, color, None if args.threshold is not None else top))
+        out.append("\n")
     legend = render.legend_text(color)
     out.append((legend + "\n") if legend else "")
     sys.stdout.write("".join(out))
@@ -574,7 +625,11 @@ def _choice_index(value: str) -> int:
 
 def _add_view_options(p: argparse.ArgumentParser, *, terminal: bool) -> None:
     p.add_argument(
-        "--level", choices=LEVELS, default="word", help="unit to color and list (default: word)"
+        "--level",
+        choices=LEVELS,
+        default="word",
+        help="unit to color and list (default: word); token: one row per token with its "
+        "entropy, margin, rank and alternatives",
     )
     p.add_argument(
         "--threshold",
@@ -594,6 +649,18 @@ def _add_view_options(p: argparse.ArgumentParser, *, terminal: bool) -> None:
         "--punctuation",
         action="store_true",
         help="list punctuation words too in the tables of least certain words (left out by default)",
+    )
+    p.add_argument(
+        "--top",
+        type=_choice_index,
+        metavar="N",
+        help="list the N least certain units (demo: 5 words; html: 10)",
+    )
+    p.add_argument(
+        "--sort",
+        choices=("prob", "position"),
+        help="order of listed units: prob = least probable first (the default for tables), "
+        "position = text order (the default for json and csv rows)",
     )
     p.add_argument(
         "--attribution",
@@ -688,6 +755,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the HTML file to write ('-' = stdout, the default)",
     )
     page.add_argument("--title", help="page title (default: the input file name)")
+    page.add_argument(
+        "--no-alternatives",
+        dest="alternatives",
+        action="store_false",
+        help="leave the tokens' alternatives out of the hover details (a smaller page)",
+    )
     page.set_defaults(run=_cmd_html)
     return parser
 

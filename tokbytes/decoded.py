@@ -11,6 +11,17 @@ from .errors import DecodeError, InputError, RangeError
 from .escapes import bytes_to_token_text, token_text_to_bytes
 from .json_fields import JsonField
 from .json_fields import json_fields as _json_fields
+from .measures import (
+    AlternativeText,
+    DocumentSummary,
+    alternative_texts,
+    continued_bytes,
+    document_summary,
+    listed_logprobs,
+    token_entropies,
+    token_margins,
+    token_ranks,
+)
 from .records import Alternative, BytesSource, Problem, Token, Unit
 from .recovery import TOKEN_FORMATS, TokenFormat, read_response, suspicious
 from .segmentation import Words, WordSegmenter
@@ -366,6 +377,31 @@ class TokenSequence(Sequence[Token]):
             source,
         )
 
+    # -- columns and uncertainty (tokbytes.measures) ----------------------------------------------
+
+    def logprobs(self) -> list[float]:
+        """``[t.logprob for t in self]``, without making the tokens."""
+        return list(self._al.logprobs)
+
+    def alternative_counts(self) -> list[int]:
+        """Per token, how many ``top_logprobs`` alternatives the provider listed (0 for none)."""
+        return list(map(len, listed_logprobs(self._al, self._records)))
+
+    def entropies(self) -> list[float]:
+        """Per token, the entropy (nats) of its ``top_logprobs`` renormalized to sum to 1; NaN
+        where it has none (see :func:`tokbytes.measures.entropy`)."""
+        return token_entropies(self._al, self._records)
+
+    def margins(self) -> list[float]:
+        """Per token, ``p1 - p2`` of its two most likely ``top_logprobs``; NaN with fewer than
+        two (see :func:`tokbytes.measures.margin`)."""
+        return token_margins(self._al, self._records)
+
+    def ranks(self) -> list[int | None]:
+        """Per token, the rank of the generated token among its ``top_logprobs`` (1 = most
+        likely); None where it is not listed (see :func:`tokbytes.measures.rank`)."""
+        return token_ranks(self._al, self._records)
+
     def __repr__(self) -> str:
         return f"<{len(self)} tokens>"
 
@@ -470,13 +506,13 @@ class Decoded:
     @property
     def chars(self) -> UnitSequence:
         """One unit per character (code point)."""
-        return units(self._al, "char", self.attribution)
+        return units(self._al, "char", self.attribution, records=self._records)
 
     @property
     def graphemes(self) -> UnitSequence:
         """One unit per extended grapheme cluster (what a reader sees as one character)."""
         if self._graphemes is None:
-            self._graphemes = units(self._al, "grapheme", self.attribution)
+            self._graphemes = units(self._al, "grapheme", self.attribution, records=self._records)
         return self._graphemes
 
     @property
@@ -484,7 +520,9 @@ class Decoded:
         """One unit per word: a segment holding a non-whitespace character, without whitespace
         at its edges (segments from ``decode(words=...)``; UAX #29 by default)."""
         if self._words is None:
-            self._words = units(self._al, "word", self.attribution, self.segmenter)
+            self._words = units(
+                self._al, "word", self.attribution, self.segmenter, records=self._records
+            )
         return self._words
 
     def units(self, level: Level) -> UnitSequence:
@@ -493,7 +531,7 @@ class Decoded:
             "char": lambda: self.chars,
             "grapheme": lambda: self.graphemes,
             "word": lambda: self.words,
-        }.get(level, lambda: units(self._al, level))()
+        }.get(level, lambda: units(self._al, level, records=self._records))()
 
     def span(self, start: int, end: int) -> Unit:
         """The unit for characters ``[start, end)`` of the text, scored like any unit.
@@ -518,6 +556,72 @@ class Decoded:
         """
         position = self._al.text.find(substring, start)
         return None if position < 0 else self.span(position, position + len(substring))
+
+    def find_all(self, substring: str) -> list[Unit]:
+        """Every occurrence of ``substring``, left to right and not overlapping (as
+        ``str.count`` counts them), scored like any span.
+
+        >>> doc = decode([{"token": "a-b-a", "bytes": list(b"a-b-a"), "logprob": -0.5}])
+        >>> [(u.start, u.end) for u in doc.find_all("a")]
+        [(0, 1), (4, 5)]
+        """
+        if not isinstance(substring, str) or not substring:
+            raise InputError(f"find_all() needs a non-empty str, got {substring!r:.40}")
+        found, text, position = [], self._al.text, 0
+        while (position := text.find(substring, position)) >= 0:
+            found.append(self.span(position, position + len(substring)))
+            position += len(substring)
+        return found
+
+    # -- uncertainty and data tools (tokbytes.measures, tokbytes.tables) -------------------------
+
+    def alternatives(self, j: int) -> tuple[AlternativeText, ...]:
+        """The ``top_logprobs`` of token ``j``, most likely first, as ``(text, logprob, chosen)``
+        records; each alternative's bytes are read after the bytes of the character the token
+        continues (see :func:`tokbytes.measures.alternative_text`).
+
+        >>> doc = decode([
+        ...     {"token": "\\xeb\\xaf", "bytes": [235, 175], "logprob": -0.1},
+        ...     {"token": "\\xb8", "bytes": [184], "logprob": -0.2, "top_logprobs": [
+        ...         {"token": "\\xbc", "bytes": [188], "logprob": -1.9},
+        ...         {"token": "\\xb8", "bytes": [184], "logprob": -0.2}]}])
+        >>> [(a.text, a.chosen) for a in doc.alternatives(1)]
+        [('미', True), ('민', False)]
+        """
+        token = self.tokens[j]
+        al = self._al
+        start = token.byte_start - al.byte_base
+        prefix = continued_bytes(al.buffer, start) if token.bytes else b""
+        return alternative_texts(token.top_logprobs, token.bytes, prefix=prefix, token=token.token)
+
+    def summary(self, n: int = 5) -> DocumentSummary:
+        """Totals and the least certain places: see :class:`tokbytes.measures.DocumentSummary`.
+
+        >>> import math
+        >>> s = decode([{"token": "ok", "bytes": [111, 107], "logprob": -0.5}]).summary()
+        >>> s.tokens, s.characters, s.perplexity == math.exp(0.5), s.least_certain_words[0].text
+        (1, 2, True, 'ok')
+        """
+        return document_summary(self, n)
+
+    def to_pandas(self, level: str = "word") -> Any:
+        """One row per unit of ``level`` (or per token with ``"token"``) as a ``pandas.DataFrame``
+        (columns: :func:`tokbytes.tables.columns`). Needs ``pip install "tokbytes[pandas]"``."""
+        from .tables import to_pandas
+
+        return to_pandas(self, level)
+
+    def to_arrow(self, level: str = "word") -> Any:
+        """:meth:`to_pandas` as a ``pyarrow.Table``. Needs ``pip install "tokbytes[arrow]"``."""
+        from .tables import to_arrow
+
+        return to_arrow(self, level)
+
+    def _repr_html_(self) -> str:
+        """The word heat map, for Jupyter (see :func:`tokbytes.render.heatmap_html`)."""
+        from .render import heatmap_html
+
+        return heatmap_html(self._al.text, self.words, level="word")
 
     def char_to_token(self, i: int) -> int:
         """Index of the token holding the first byte of character ``i``."""

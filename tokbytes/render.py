@@ -39,10 +39,14 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
 from . import Decoded, Token, Unit
+from .measures import alternative_texts, continued_bytes
 
 __all__ = [
     "COLOR_STOPS",
     "SENTINEL_LOGPROB",
+    "TOKEN_CSV_FIELDS",
+    "VIEW_LEVELS",
+    "Sort",
     "UNKNOWN_COLOR",
     "ColorMode",
     "Summary",
@@ -51,18 +55,22 @@ __all__ = [
     "csv_text",
     "format_logprob",
     "format_prob",
+    "heatmap_html",
     "hex_color",
     "html_page",
     "is_sentinel",
     "json_text",
     "legend_text",
+    "level_units",
     "printable",
     "rgb_to_256",
     "segments",
+    "select",
     "summarize",
     "summary_rows",
     "summary_table",
     "terminal_heatmap",
+    "token_rows",
     "unit_rows",
     "unit_table",
 ]
@@ -286,6 +294,45 @@ def segments(text: str, units: Iterable[Unit]) -> list[tuple[str, Unit | None]]:
     return out
 
 
+#: Order of listed rows: ``"position"`` (text order) or ``"prob"`` (least probable first).
+Sort = Literal["position", "prob"]
+#: The levels the console script shows: the unit levels, and ``"token"``.
+VIEW_LEVELS = ("char", "grapheme", "word", "token")
+
+
+def level_units(doc: Decoded, level: str = "word") -> list[Unit]:
+    """The units of ``level`` (``"char"``, ``"grapheme"``, ``"word"``), or with ``"token"`` each
+    token that completes a character as a unit of the characters it completes (its ``text``; a
+    character split over tokens takes the score of the token that completes it).
+
+    >>> from tokbytes import decode
+    >>> doc = decode([{"token": "\\xec\\x9a", "bytes": [236, 154], "logprob": -0.2},
+    ...               {"token": "\\xb8!", "bytes": [184, 33], "logprob": -0.3}])
+    >>> [(u.text, u.start, u.end, u.tokens, u.logprob) for u in level_units(doc, "token")]
+    [('울!', 0, 2, (1,), -0.3)]
+    """
+    if level != "token":
+        return list(doc.units(level))  # type: ignore[arg-type]
+    out = []
+    position = 0
+    for token in doc.tokens:
+        end = position + len(token.text)
+        if token.text:
+            out.append(
+                Unit(
+                    token.text,
+                    position,
+                    end,
+                    token.byte_start,
+                    token.byte_end,
+                    (token.index,),
+                    token.logprob,
+                )
+            )
+        position = end
+    return out
+
+
 def terminal_heatmap(doc: Decoded, level: str = "word", *, color: ColorMode = "truecolor") -> str:
     """The text with each unit's background colored by its probability (ANSI escapes).
 
@@ -300,7 +347,7 @@ def terminal_heatmap(doc: Decoded, level: str = "word", *, color: ColorMode = "t
     if color is None:
         return doc.text
     out = []
-    for piece, unit in segments(doc.text, doc.units(level)):  # type: ignore[arg-type]
+    for piece, unit in segments(doc.text, level_units(doc, level)):
         piece = _safe_terminal(piece)
         if unit is None:
             out.append(piece)
@@ -328,53 +375,170 @@ def legend_text(color: ColorMode) -> str:
 # -- rows: JSON, CSV and tables --------------------------------------------------------------------
 
 
-def unit_rows(
-    doc: Decoded, level: str = "word", *, threshold: float | None = None
-) -> list[dict[str, Any]]:
-    """The units of ``level`` as JSON-ready dicts ``{text, start, end, logprob, prob, tokens}``.
+def select(
+    probs: Sequence[float],
+    *,
+    threshold: float | None = None,
+    top: int | None = None,
+    sort: Sort = "position",
+    listed: Sequence[bool] | None = None,
+) -> list[int]:
+    """Positions of the rows to list: those below ``threshold`` (and ``listed``, when given),
+    then the ``top`` least probable of them (unknown probabilities are never among them), in
+    text order or, with ``sort="prob"``, least probable first (ties in text order, unknown last).
 
-    With ``threshold``, only units whose probability is below it. Non-finite numbers (NaN for
-    unknown bytes) become None.
+    >>> select([0.9, 0.2, float("nan"), 0.5], threshold=0.95, sort="prob")
+    [1, 3, 0]
+    >>> select([0.9, 0.2, float("nan"), 0.5], top=2)
+    [1, 3]
+    """
+    chosen = [i for i, p in enumerate(probs) if threshold is None or p < threshold]
+    if threshold is None and top is None:
+        chosen = list(range(len(probs)))
+    if listed is not None:  # e.g. punctuation left out of the least certain words
+        chosen = [i for i in chosen if listed[i]]
+    if top is not None:
+        scored = sorted((i for i in chosen if probs[i] == probs[i]), key=lambda i: (probs[i], i))
+        chosen = sorted(scored[:top])
+    if sort == "prob":
+        chosen.sort(
+            key=lambda i: (probs[i] != probs[i], probs[i] if probs[i] == probs[i] else 0, i)
+        )
+    return chosen
+
+
+def _prob_of(logprob: float) -> float:
+    return math.exp(logprob) if not math.isnan(logprob) else math.nan
+
+
+def token_rows(doc: Decoded) -> list[dict[str, Any]]:
+    """Every token as a JSON-ready dict ``{index, token, text, start, end, logprob, prob, entropy,
+    margin, rank, alternatives}`` (``alternatives``: ``[text, logprob, chosen]`` from
+    ``Decoded.alternatives``; non-finite numbers become None).
+
+    >>> from tokbytes import decode
+    >>> row = token_rows(decode([{"token": "hi", "bytes": [104, 105], "logprob": -0.5}]))[0]
+    >>> row["text"], row["start"], row["end"], row["entropy"], row["rank"], row["alternatives"]
+    ('hi', 0, 2, None, None, [])
+    """
+    entropies, margins, ranks = doc.tokens.entropies(), doc.tokens.margins(), doc.tokens.ranks()
+    rows = []
+    for token in doc.tokens:
+        j = token.index
+        start, end = doc.token_to_chars(j)
+        rows.append(
+            {
+                "index": j,
+                "token": token.token,
+                "text": token.text,
+                "start": start,
+                "end": end,
+                "logprob": _finite(token.logprob),
+                "prob": _finite(token.prob),
+                "entropy": _finite(entropies[j]),
+                "margin": _finite(margins[j]),
+                "rank": ranks[j],
+                "alternatives": [
+                    [alt.text, _finite(alt.logprob), alt.chosen] for alt in doc.alternatives(j)
+                ],
+            }
+        )
+    return rows
+
+
+def unit_rows(
+    doc: Decoded,
+    level: str = "word",
+    *,
+    threshold: float | None = None,
+    top: int | None = None,
+    sort: Sort = "position",
+) -> list[dict[str, Any]]:
+    """The units of ``level`` as JSON-ready dicts ``{text, start, end, logprob, prob, tokens}``
+    (with ``"token"``: :func:`token_rows`).
+
+    With ``threshold``, only units whose probability is below it; with ``top``, the ``top`` least
+    probable; ``sort`` orders them (see :func:`select`). Non-finite numbers (NaN for unknown bytes)
+    become None.
 
     >>> from tokbytes import decode
     >>> doc = decode([{"token": "hi", "bytes": [104, 105], "logprob": -0.5}])
     >>> unit_rows(doc, "char")[1]
     {'text': 'i', 'start': 1, 'end': 2, 'logprob': -0.5, 'prob': 0.6065306597126334, 'tokens': [0]}
     """
-    rows = []
-    for unit in doc.units(level):  # type: ignore[arg-type]
-        prob = math.exp(unit.logprob) if not math.isnan(unit.logprob) else math.nan
-        if threshold is not None and not prob < threshold:
-            continue
-        rows.append(
-            {
-                "text": unit.text,
-                "start": unit.start,
-                "end": unit.end,
-                "logprob": _finite(unit.logprob),
-                "prob": _finite(prob),
-                "tokens": list(unit.tokens),
-            }
-        )
-    return rows
+    if level == "token":
+        rows = token_rows(doc)
+        probs = [_prob_of(t.logprob) for t in doc.tokens]
+        return [rows[i] for i in select(probs, threshold=threshold, top=top, sort=sort)]
+    units = list(doc.units(level))  # type: ignore[arg-type]
+    probs = [_prob_of(u.logprob) for u in units]
+    return [
+        {
+            "text": units[i].text,
+            "start": units[i].start,
+            "end": units[i].end,
+            "logprob": _finite(units[i].logprob),
+            "prob": _finite(probs[i]),
+            "tokens": list(units[i].tokens),
+        }
+        for i in select(probs, threshold=threshold, top=top, sort=sort)
+    ]
 
 
-def json_text(doc: Decoded, level: str = "word", *, threshold: float | None = None) -> str:
+def json_text(
+    doc: Decoded,
+    level: str = "word",
+    *,
+    threshold: float | None = None,
+    top: int | None = None,
+    sort: Sort = "position",
+) -> str:
     """``{"text", "level", "units": [...]}`` as JSON (units as :func:`unit_rows`).
 
     >>> from tokbytes import decode
     >>> print(json_text(decode([{"token": "é", "bytes": [195, 169], "logprob": 0.0}]), "char"))
     {"text": "é", "level": "char", "units": [{"text": "é", "start": 0, "end": 1, "logprob": 0.0, "prob": 1.0, "tokens": [0]}]}
     """
-    rows = unit_rows(doc, level, threshold=threshold)
+    rows = unit_rows(doc, level, threshold=threshold, top=top, sort=sort)
     return json.dumps({"text": doc.text, "level": level, "units": rows}, ensure_ascii=False)
 
 
 CSV_FIELDS = ("text", "start", "end", "logprob", "prob", "tokens")
+#: Columns of the token-level CSV (``alternatives``: their texts joined by `` | ``).
+TOKEN_CSV_FIELDS = (
+    "index", "token", "text", "start", "end", "logprob", "prob", "entropy", "margin", "rank",
+    "alternatives",
+)  # fmt: skip
 
 
-def csv_text(doc: Decoded, level: str = "word", *, threshold: float | None = None) -> str:
-    """The units as CSV (header ``text,start,end,logprob,prob,tokens``; tokens space-separated).
+def _csv_cells(row: dict[str, Any], level: str) -> list[Any]:
+    def cell(value: Any) -> Any:
+        return "" if value is None else value
+
+    if level == "token":
+        cells = [cell(row[k]) for k in TOKEN_CSV_FIELDS[:-1]]
+        return [*cells, " | ".join(alt[0] for alt in row["alternatives"])]
+    return [
+        row["text"],
+        row["start"],
+        row["end"],
+        cell(row["logprob"]),
+        cell(row["prob"]),
+        " ".join(map(str, row["tokens"])),
+    ]
+
+
+def csv_text(
+    doc: Decoded | Sequence[tuple[str, Decoded]],
+    level: str = "word",
+    *,
+    threshold: float | None = None,
+    top: int | None = None,
+    sort: Sort = "position",
+) -> str:
+    """The units as one CSV table (header ``text,start,end,logprob,prob,tokens``; tokens
+    space-separated; with ``"token"`` the columns :data:`TOKEN_CSV_FIELDS`). Given several
+    ``(name, doc)`` pairs, one table still: a first column ``document`` names each row's.
 
     >>> from tokbytes import decode
     >>> print(csv_text(decode([{"token": "a,b", "bytes": [97, 44, 98], "logprob": 0.0}])), end="")
@@ -383,25 +547,25 @@ def csv_text(doc: Decoded, level: str = "word", *, threshold: float | None = Non
     ",",1,2,0.0,1.0,0
     b,2,3,0.0,1.0,0
     """
+    fields = TOKEN_CSV_FIELDS if level == "token" else CSV_FIELDS
+    named = not isinstance(doc, Decoded)
+    documents = list(doc) if not isinstance(doc, Decoded) else [("", doc)]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for row in unit_rows(doc, level, threshold=threshold):
-        writer.writerow(
-            [
-                row["text"],
-                row["start"],
-                row["end"],
-                "" if row["logprob"] is None else row["logprob"],
-                "" if row["prob"] is None else row["prob"],
-                " ".join(map(str, row["tokens"])),
-            ]
-        )
+    writer.writerow(("document", *fields) if named else fields)
+    for name, one in documents:
+        for row in unit_rows(one, level, threshold=threshold, top=top, sort=sort):
+            cells = _csv_cells(row, level)
+            writer.writerow([name, *cells] if named else cells)
     return out.getvalue()
 
 
 def _token_label(token: Token) -> str:
     return printable(token.token)
+
+
+def _measure(value: float) -> str:
+    return "-" if value != value else f"{value:.3f}"
 
 
 def unit_table(
@@ -411,13 +575,18 @@ def unit_table(
     threshold: float | None = None,
     color: ColorMode = None,
     leave_out: Collection[str] = (),
+    top: int | None = None,
+    sort: Sort = "position",
 ) -> str:
     """An aligned table of the units (``#  text  prob  logprob  tokens``) for the terminal.
 
     The tokens column shows the token strings as the provider gave them, so partial characters
-    read ``\\xeb\\xaf``. With ``threshold``, only units below that probability; units whose
-    kind (:meth:`~tokbytes.UnitSequence.kinds`, e.g. ``"punctuation"``) is in ``leave_out``
-    are not listed.
+    read ``\\xeb\\xaf``. With ``threshold``, only units below that probability; with ``top``,
+    the ``top`` least probable; ``sort="prob"`` lists the least probable first. With
+    ``"token"``: one row per token, ``#  token  text  prob  logprob  entropy  margin  rank
+    alternatives`` (the three most likely alternatives as text, see ``Decoded.alternatives``).
+    Units whose kind (:meth:`~tokbytes.UnitSequence.kinds`, e.g. ``"punctuation"``) is in
+    ``leave_out`` are not listed.
 
     >>> from tokbytes import decode
     >>> doc = decode([{"token": " 서", "bytes": [32, 236, 132, 156], "logprob": -0.01},
@@ -428,54 +597,76 @@ def unit_table(
       0  서울  0.600  -0.51    ' 서' '\\xec\\x9a' '\\xb8'
     """
     tokens = list(doc.tokens)
-    rows: list[tuple[str, str, str, str, str, float]] = []
-    listed = _listed(doc.units(level), leave_out)  # type: ignore[arg-type]
-    for position, unit in enumerate(doc.units(level)):  # type: ignore[arg-type]
-        prob = math.exp(unit.logprob) if not math.isnan(unit.logprob) else math.nan
-        if (threshold is not None and not prob < threshold) or not listed[position]:
-            continue
-        sentinel = any(is_sentinel(tokens[j].logprob) for j in unit.tokens)
-        rows.append(
-            (
+    rows: list[tuple[list[str], float]] = []
+    if level == "token":
+        header = [
+            "#",
+            "token",
+            "text",
+            "prob",
+            "logprob",
+            "entropy",
+            "margin",
+            "rank",
+            "alternatives",
+        ]
+        entropies, margins, ranks = doc.tokens.entropies(), doc.tokens.margins(), doc.tokens.ranks()
+        probs = [_prob_of(t.logprob) for t in tokens]
+        for j in select(probs, threshold=threshold, top=top, sort=sort):
+            token = tokens[j]
+            alternatives = " | ".join(printable(a.text) for a in doc.alternatives(j)[:3])
+            cells = [
+                str(j),
+                "'" + _token_label(token) + "'",
+                printable(token.text),
+                format_prob(probs[j]),
+                format_logprob(token.logprob),
+                _measure(entropies[j]),
+                _measure(margins[j]),
+                "-" if ranks[j] is None else str(ranks[j]),
+                alternatives,
+            ]
+            rows.append((cells, probs[j]))
+        prob_column = 3
+    else:
+        header = ["#", level, "prob", "logprob", "tokens"]
+        units = list(doc.units(level))  # type: ignore[arg-type]
+        probs = [_prob_of(u.logprob) for u in units]
+        listed = _listed(doc.units(level), leave_out)  # type: ignore[arg-type]
+        for position in select(probs, threshold=threshold, top=top, sort=sort, listed=listed):
+            unit = units[position]
+            sentinel = any(is_sentinel(tokens[j].logprob) for j in unit.tokens)
+            cells = [
                 str(position),
                 printable(unit.text),
-                format_prob(prob),
+                format_prob(probs[position]),
                 "below top 20" if sentinel else format_logprob(unit.logprob),
                 " ".join("'" + _token_label(tokens[j]) + "'" for j in unit.tokens),
-                prob,
-            )
-        )
-    header = ("#", level, "prob", "logprob", "tokens")
+            ]
+            rows.append((cells, probs[position]))
+        prob_column = 2
+    return _aligned(header, rows, prob_column, color)
+
+
+def _aligned(
+    header: list[str], rows: list[tuple[list[str], float]], prob_column: int, color: ColorMode
+) -> str:
+    """Columns padded to their terminal width (the last one left ragged), the first right-aligned
+    and the probability cell colored."""
     widths = [
-        max([_width(h)] + [_width(str(r[i])) for r in rows]) for i, h in enumerate(header[:4])
+        max([_width(h)] + [_width(cells[i]) for cells, _ in rows]) for i, h in enumerate(header)
     ]
-    lines = [
-        "  ".join(
-            [header[0].rjust(widths[0] + 2), _pad(header[1], widths[1])]
-            + [_pad(h, w) for h, w in zip(header[2:4], widths[2:4])]
-            + [header[4]]
-        )
-    ]
-    for number, text, prob_text, logprob_text, token_text, prob in rows:
-        cell = _pad(prob_text, widths[2])
-        if color is not None:
-            cell = (
-                ansi_background(color_for(prob), color)
-                + prob_text
-                + _RESET
-                + cell[len(prob_text) :]
-            )
-        lines.append(
-            "  ".join(
-                [
-                    number.rjust(widths[0] + 2),
-                    _pad(text, widths[1]),
-                    cell,
-                    _pad(logprob_text, widths[3]),
-                    token_text,
-                ]
-            )
-        )
+    widths[0] += 2
+    lines = []
+    for cells, prob in [(header, math.nan), *rows]:
+        out = [cells[0].rjust(widths[0])]
+        for i in range(1, len(cells)):
+            cell = cells[i] if i == len(cells) - 1 else _pad(cells[i], widths[i])
+            if i == prob_column and color is not None and cells is not header:
+                text = cells[i]
+                cell = ansi_background(color_for(prob), color) + text + _RESET + cell[len(text) :]
+            out.append(cell)
+        lines.append("  ".join(out))
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -592,48 +783,33 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _alternative_text(prefix: bytes, data: bytes | None, token: str) -> str:
-    """An alternative as text: completed with the bytes of the character it continues."""
-    if data is None:
-        return token  # a special token such as <|end|>: no bytes
-    return (prefix + data).decode("utf-8", "backslashreplace")
+#: How many alternatives of a token the hover details show (plus the chosen one, if lower).
+_SHOWN_ALTERNATIVES = 6
 
 
-def _char_prefix(buffer: bytes, start: int) -> bytes:
-    """The bytes of the character that byte ``start`` continues (b"" at a character start).
-
-    >>> _char_prefix("울".encode(), 2), _char_prefix(b"ab", 1)
-    (b'\\xec\\x9a', b'')
-    """
-    if start >= len(buffer) or not 0x80 <= buffer[start] <= 0xBF:
-        return b""
-    first = start
-    while first > 0 and start - first < 3:
-        first -= 1
-        if buffer[first] >= 0xC0:  # the lead byte of the character being continued
-            return buffer[first:start]
-        if buffer[first] < 0x80:
-            return b""
-    return b""
-
-
-def _token_data(token: Token, buffer: bytes) -> dict[str, Any]:
-    prefix = _char_prefix(buffer, token.byte_start) if token.bytes else b""
-    alternatives = []
-    for alt in token.top_logprobs:
-        alternatives.append(
-            [
-                printable(_alternative_text(prefix, alt.bytes, alt.token)),
-                None if is_sentinel(alt.logprob) else _finite(alt.logprob),
-                alt.bytes is not None and alt.bytes == token.bytes,
-            ]
-        )
+def _token_data(token: Token, buffer: bytes, *, alternatives: bool = True) -> dict[str, Any]:
+    """What the hover details show of a token; alternatives read by the public rule
+    (:func:`tokbytes.measures.alternative_texts`), most likely first (none when left out)."""
+    if not alternatives:
+        token = token._replace(top_logprobs=())
+    prefix = continued_bytes(buffer, token.byte_start) if token.bytes else b""
+    listed = alternative_texts(token.top_logprobs, token.bytes, prefix=prefix, token=token.token)
+    # the details show the most likely few, and the chosen one wherever it ranks
+    shown = [alt for rank, alt in enumerate(listed) if rank < _SHOWN_ALTERNATIVES or alt.chosen]
+    alts = [
+        [
+            printable(alt.text),
+            None if is_sentinel(alt.logprob) else _finite(alt.logprob),
+            alt.chosen,
+        ]
+        for alt in shown
+    ]
     return {
         "i": token.index,
         "t": printable(token.token),
         "hex": token.bytes.hex(" "),
         "lp": None if is_sentinel(token.logprob) else _finite(token.logprob),
-        "alts": alternatives,
+        "alts": alts,
     }
 
 
@@ -698,7 +874,7 @@ _JS = r"""
       "<tr><th>token</th><th>bytes</th><th>logprob</th><th>top alternatives</th></tr>";
     unit[5].forEach(function (j) {
       var t = doc.tokens[String(j)];
-      var alts = t.alts.slice(0, 6).map(function (a) {
+      var alts = t.alts.map(function (a) {
         return (a[2] ? "<b>" : "") + tok(a[0]) + "&nbsp;" + pr(a[1]) + (a[2] ? "</b>" : "");
       }).join(" ");
       h += "<tr><td>#" + t.i + "&nbsp;" + tok(t.t) + "</td><td><code>" + esc(t.hex) +
@@ -757,6 +933,51 @@ _JS = r"""
 """
 
 
+def _unit_span(number: int, piece: str, logprob: float, *, sentinel: bool = False) -> str:
+    """One heat-map unit as a ``<span class="u">`` colored by its probability (the markup the
+    page and the notebook view share)."""
+    prob = math.exp(logprob) if not math.isnan(logprob) else math.nan
+    label = "below top 20" if sentinel else format_logprob(logprob)
+    return (
+        f'<span class="u" data-u="{number}" data-p="{format_prob(prob)}" '
+        f'style="background-color:{hex_color(color_for(prob))}" '
+        f'title="p={format_prob(prob)} logprob={html.escape(label)}">'
+        f"{html.escape(piece, quote=False)}</span>"
+    )
+
+
+def heatmap_html(text: str, units: Iterable[Unit], *, level: str = "word") -> str:
+    """An HTML fragment for a notebook (``Decoded._repr_html_``): the text with each unit colored
+    as on the page (:func:`html_page`), the probability and logprob in each unit's tooltip, and a
+    one-line legend. No script: it shows the same in Jupyter, VS Code and GitHub's viewer.
+
+    >>> from tokbytes import decode
+    >>> fragment = heatmap_html("a b", decode([{"token": "a b", "bytes": list(b"a b"), "logprob": 0.0}]).words)
+    >>> fragment.count('class="u"'), 'background-color:#91cf60' in fragment
+    (2, True)
+    """
+    pieces = []
+    count = 0
+    for piece, unit in segments(text, units):
+        if unit is None:
+            pieces.append(html.escape(piece, quote=False))
+        else:
+            pieces.append(_unit_span(count, piece, unit.logprob))
+            count += 1
+    gradient = ", ".join(f"{hex_color(rgb)} {p * 100:g}%" for p, rgb in COLOR_STOPS)
+    return (
+        '<div class="tokbytes-heatmap">'
+        '<div class="heat" style="white-space:pre-wrap;overflow-wrap:anywhere;line-height:1.9;'
+        "font-size:15px;color:#1a1a1a;background:#fff;padding:6px 8px;border:1px solid #ddd;"
+        f'border-radius:4px">{"".join(pieces)}</div>'
+        '<div style="font-size:11px;color:#555;margin-top:3px">'
+        f"{count} {html.escape(level)}s · p = 0 "
+        '<span style="display:inline-block;width:120px;height:9px;vertical-align:middle;'
+        f'background:linear-gradient(to right, {gradient})"></span> 1 · hover for p and logprob'
+        "</div></div>"
+    )
+
+
 def _document_html(
     number: int,
     title: str,
@@ -764,11 +985,15 @@ def _document_html(
     level: str,
     threshold: float | None,
     leave_out: Collection[str] = (),
+    *,
+    alternatives: bool = True,
+    top: int = 10,
+    sort: Sort = "prob",
 ) -> tuple[str, dict[str, Any]]:
     """The heat map section of one document, and the data its hover details read."""
     tokens = list(doc.tokens)
     buffer = doc.bytes
-    units = list(doc.units(level))  # type: ignore[arg-type]
+    units = level_units(doc, level)
     pieces = []
     unit_data: list[list[Any]] = []
     used: set[int] = set()
@@ -792,27 +1017,23 @@ def _document_html(
             ]
         )
         used.update(unit.tokens)
-        label = "below top 20" if sentinel else format_logprob(unit.logprob)
-        pieces.append(
-            f'<span class="u" data-u="{u}" data-p="{format_prob(prob)}" '
-            f'style="background-color:{hex_color(color_for(prob))}" '
-            f'title="p={format_prob(prob)} logprob={html.escape(label)}">'
-            f"{html.escape(piece, quote=False)}</span>"
-        )
+        pieces.append(_unit_span(u, piece, unit.logprob, sentinel=sentinel))
     data = {
         "units": unit_data,
-        "tokens": {str(j): _token_data(tokens[j], buffer) for j in sorted(used)},
+        "tokens": {
+            str(j): _token_data(tokens[j], buffer, alternatives=alternatives) for j in sorted(used)
+        },
     }
     # the least confident units, as a table under the heat map
+    probs = [_prob_of(u.logprob) for u in units]
     listed = _listed(doc.units(level), leave_out)  # type: ignore[arg-type]
-    scored = [u for u, keep in zip(units, listed) if keep and not math.isnan(u.logprob)]
     if threshold is not None:
-        low = [u for u in scored if math.exp(u.logprob) < threshold]
-        caption = f"{len(low)} {level}s below p = {threshold:g}"
+        chosen = select(probs, threshold=threshold, sort=sort, listed=listed)
+        caption = f"{len(chosen)} {level}s below p = {threshold:g}"
     else:
-        low = sorted(scored, key=lambda u: u.logprob)[:10]
-        caption = f"the {len(low)} least confident {level}s"
-        low.sort(key=lambda u: u.start)
+        chosen = select(probs, top=top, sort=sort, listed=listed)
+        caption = f"the {len(chosen)} least confident {level}s"
+    low = [units[i] for i in chosen if probs[i] == probs[i]]
     rows = []
     for unit in low:
         prob = math.exp(unit.logprob)
@@ -830,7 +1051,9 @@ def _document_html(
         f'<section id="doc-{number}">'
         f"<h2>{html.escape(title)}</h2>"
         f'<p class="meta">{len(tokens)} tokens · {len(doc.text)} characters · '
-        f"{len(units)} {level}s · attribution {html.escape(doc.attribution)}</p>"
+        # at the char and token levels the units were just counted: say it once
+        + ("" if level in ("char", "token") else f"{len(units)} {level}s · ")
+        + f"attribution {html.escape(doc.attribution)}</p>"
         f'<div class="heat" data-doc="{number}">{"".join(pieces)}</div>'
         + (f'<ul class="note">{problems}</ul>' if problems else "")
         + (
@@ -846,6 +1069,29 @@ def _document_html(
     return section, data
 
 
+def _summary_html(documents: Sequence[tuple[str, Decoded]]) -> str:
+    """The table a page of many documents opens with: one row each, linking to its section."""
+    rows = []
+    for number, (name, doc) in enumerate(documents):
+        s = summarize(doc, name)
+        swatch = (
+            f'<span class=swatch style="background-color:{hex_color(color_for(s.min_word_prob))}">'
+            "</span> "
+        )
+        rows.append(
+            f'<tr><td><a href="#doc-{number}">{html.escape(printable(s.id))}</a></td>'
+            f"<td>{s.tokens}</td><td>{s.chars}</td><td>{format_prob(s.mean_word_prob)}</td>"
+            f"<td>{swatch}{format_prob(s.min_word_prob)}</td>"
+            f'<td><code class="tok">{html.escape(printable(s.lowest_word))}</code></td></tr>'
+        )
+    return (
+        '<table class="low summary"><caption class="note">'
+        f"{len(documents)} responses</caption>"
+        "<tr><th>id</th><th>tokens</th><th>chars</th><th>mean p</th><th>min p</th>"
+        "<th>lowest word</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
 def html_page(
     documents: Sequence[tuple[str, Decoded]],
     level: str = "word",
@@ -854,8 +1100,17 @@ def html_page(
     threshold: float | None = None,
     notes: Sequence[str] = (),
     leave_out: Collection[str] = (),
+    alternatives: bool = True,
+    top: int = 10,
+    sort: Sort = "prob",
 ) -> str:
     """One self-contained HTML page (inline CSS and JS, no network) with a heat map per document.
+
+    A page of several documents opens with a summary table (one row per document, linking to
+    its section: :func:`summarize`). Under each heat map, a table of the ``top`` least confident
+    units (or all below ``threshold``), least probable first (``sort="position"``: text order).
+    ``alternatives=False`` leaves the tokens' alternatives out of the hover data (a much smaller
+    page for many responses).
 
     Each unit is a ``<span class="u">`` whose background is :func:`color_for` of its
     probability; hovering shows its logprob, probability, tokens (bytes in hex) and those tokens'
@@ -871,7 +1126,17 @@ def html_page(
     sections = []
     data = []
     for number, (name, doc) in enumerate(documents):
-        section, doc_data = _document_html(number, name, doc, level, threshold, leave_out)
+        section, doc_data = _document_html(
+            number,
+            name,
+            doc,
+            level,
+            threshold,
+            alternatives=alternatives,
+            top=top,
+            sort=sort,
+            leave_out=leave_out,
+        )
         sections.append(section)
         data.append(doc_data)
     gradient = ", ".join(f"{hex_color(rgb)} {p * 100:g}%" for p, rgb in COLOR_STOPS)
@@ -882,7 +1147,9 @@ def html_page(
         f'<span><span class="swatch" style="background-color:{hex_color(UNKNOWN_COLOR)}"></span>'
         " unknown</span>"
         '<span class="note">hover a '
-        f"{html.escape(level)} for its tokens and alternatives (click to pin it); "
+        f"{html.escape(level)} for its tokens"
+        + (" and alternatives" if alternatives else "")
+        + " (click to pin it); "
         "logprob −9999 (“below top 20”) is the provider’s sentinel, shown as p&nbsp;=&nbsp;0</span>"
         "</div>"
     )
@@ -902,6 +1169,7 @@ def html_page(
             if notes
             else ""
         )
+        + (_summary_html(documents) if len(documents) > 1 else "")
         + "".join(sections)
         + '<div id="tip"></div>'
         + f'<script type="application/json" id="tokbytes-data">{_script_json(data)}</script>'

@@ -26,6 +26,7 @@ same order; the functions below are the reference and handle everything else.
 from __future__ import annotations
 
 import functools
+import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,6 +38,7 @@ import regex
 
 from .alignment import _LEAD_MASK, Alignment, left_sum
 from .errors import InputError
+from .measures import unit_entropies, unit_margins, word_logprob_bounds
 from .records import Unit
 from .segmentation import _UAX29, WordKind, WordSegmenter, word_kinds
 
@@ -517,7 +519,16 @@ class UnitSequence(Sequence[Unit]):
     ([-0.25, -0.25], [0, 2], [2, 3], ['hi', '!'])
     """
 
-    __slots__ = ("_al", "_attribution", "_core", "_denominators", "_ends", "_level", "_starts")
+    __slots__ = (
+        "_al",
+        "_attribution",
+        "_core",
+        "_denominators",
+        "_ends",
+        "_level",
+        "_records",
+        "_starts",
+    )
 
     def __init__(
         self,
@@ -526,9 +537,12 @@ class UnitSequence(Sequence[Unit]):
         starts: Sequence[int],
         ends: Sequence[int],
         attribution: Attribution,
+        *,
+        records: Sequence[Any] | None = None,
     ) -> None:
         self._al = al
         self._level = level
+        self._records = records  # the token records: their top_logprobs feed the measures
         self._starts = starts
         self._ends = ends
         self._attribution = attribution
@@ -652,6 +666,45 @@ class UnitSequence(Sequence[Unit]):
         base = self._al.char_base
         return list(map(add, local, repeat(base))) if base else list(local)
 
+    # -- uncertainty (tokbytes.measures) --------------------------------------------------------
+
+    def probs(self) -> list[float]:
+        """``[u.prob for u in self]``: ``exp`` of :meth:`logprobs` (NaN stays NaN)."""
+        return list(map(math.exp, self.logprobs()))
+
+    def entropies(self) -> list[float]:
+        """Per unit, the largest entropy (nats) among its tokens' renormalized ``top_logprobs``:
+        its least certain token. NaN where a token has no alternatives (see
+        :func:`tokbytes.measures.entropy`)."""
+        return unit_entropies(self._al, self._token_records(), self._starts, self._ends)
+
+    def margins(self) -> list[float]:
+        """Per unit, the smallest ``p1 - p2`` among its tokens' ``top_logprobs``: its closest
+        call. NaN where a token has fewer than two alternatives (see
+        :func:`tokbytes.measures.margin`)."""
+        return unit_margins(self._al, self._token_records(), self._starts, self._ends)
+
+    def word_logprob_bounds(self) -> list[tuple[float, float]]:
+        """``(low, high)`` bounds of each word's log-probability with the end-of-word correction
+        (Pimentel & Meister, EMNLP 2024); NaN where it does not apply. Only for words: see
+        :func:`tokbytes.measures.word_logprob_bounds` and ``docs/uncertainty.md``."""
+        if self._level != "word":
+            raise InputError(
+                f"word_logprob_bounds() applies to words (doc.words), not to {self._level} units"
+            )
+        return word_logprob_bounds(self._al, self._token_records(), self._starts, self._ends)
+
+    def _token_records(self) -> Sequence[Any]:
+        if self._records is None:  # made without records: no alternatives are known
+            return [{}] * len(self._al)
+        return self._records
+
+    def _repr_html_(self) -> str:
+        """The heat map of these units, for Jupyter (see :func:`tokbytes.render.heatmap_html`)."""
+        from .render import heatmap_html
+
+        return heatmap_html(self._al.text, self, level=self._level)
+
     def __repr__(self) -> str:
         return f"<{len(self)} {self._level} units>"
 
@@ -661,18 +714,21 @@ def units(
     level: Level,
     attribution: Attribution = "cover",
     words: WordSegmenter = _UAX29,
+    *,
+    records: Sequence[Any] | None = None,
 ) -> UnitSequence:
     """The lazy sequence of units of ``level`` over the alignment (``words``: how words are
-    found)."""
+    found; ``records``: the token records whose ``top_logprobs`` the uncertainty measures
+    read)."""
     if attribution not in ("cover", "split"):
         raise InputError(f"attribution must be 'cover' or 'split', got {attribution!r}")
     if level == "char":
         n = len(al.text)
-        return UnitSequence(al, "char", range(n), range(1, n + 1), attribution)
+        return UnitSequence(al, "char", range(n), range(1, n + 1), attribution, records=records)
     if level == "grapheme":
         bounds = grapheme_bounds(al.text)
-        return UnitSequence(al, "grapheme", bounds[:-1], bounds[1:], attribution)
+        return UnitSequence(al, "grapheme", bounds[:-1], bounds[1:], attribution, records=records)
     if level == "word":
         starts, ends = word_ranges(al.text, words)
-        return UnitSequence(al, "word", starts, ends, attribution)
+        return UnitSequence(al, "word", starts, ends, attribution, records=records)
     raise InputError(f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
