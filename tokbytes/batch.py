@@ -104,9 +104,7 @@ class ScoreError(InputError):
     """
 
     def __init__(self, source: str, reason: str) -> None:
-        super().__init__(
-            f"{source}: {reason} (stopped by --strict; without it the line becomes a row with its error)"
-        )
+        super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
 

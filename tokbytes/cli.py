@@ -28,7 +28,7 @@ from importlib import resources
 from typing import IO, Any, NoReturn
 
 import tokbytes
-from tokbytes import render
+from tokbytes import _cli_score, render
 from tokbytes.batch import response_id as _response_id
 from tokbytes.batch import unwrap_batch_line as _unwrap_batch
 
@@ -618,6 +618,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     page.add_argument("--title", help="page title (default: the input file name)")
     page.set_defaults(run=_cmd_html)
+
+    _cli_score.add_command(commands)  # tokbytes score INPUT... -o OUT (tokbytes/_cli_score.py)
     return parser
 
 
