@@ -75,11 +75,16 @@ def _batch_line(n: int, body: dict[str, Any] | None, status: int = 200) -> dict[
 
 
 def response_lines(
-    tokens: int, *, seed: int = 0, broken: bool = True, tokenize: workloads.Tokenizer | None = None
+    tokens: int,
+    *,
+    seed: int = 0,
+    broken: bool = True,
+    tokenize: workloads.Tokenizer | None = None,
+    sizes: tuple[int, int] = (20, 600),
 ) -> Iterator[bytes]:
     """JSONL lines (bytes, without newline) of responses holding at least ``tokens`` tokens in all.
 
-    Response ``n`` is a text of ``workloads.LANGUAGES[n % 6]`` of 20-600 tokens, cut by
+    Response ``n`` is a text of ``workloads.LANGUAGES[n % 6]`` of ``sizes`` (20-600) tokens, cut by
     ``tokenize`` (default: the seeded byte splitter, which cuts inside characters), in shape
     ``SHAPES[n % 4]``; with ``broken`` every ``BROKEN_EVERY``-th line is one of ``BROKEN_KINDS``.
 
@@ -96,7 +101,7 @@ def response_lines(
             yield _broken_line(n, BROKEN_KINDS[(n // BROKEN_EVERY) % len(BROKEN_KINDS)], rng)
             continue
         language = workloads.LANGUAGES[n % len(workloads.LANGUAGES)]
-        size = rng.randint(20, 600)
+        size = rng.randint(*sizes)
         cut = tokenize or workloads.byte_splitter(seed * 100_003 + n)
         pieces = workloads.prefix(cut(workloads.make_text(language, size, seed=n)), size)
         records = workloads.records(pieces, seed=n)
