@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -156,6 +157,15 @@ def write_jsonl(path: Path, tokens: int, **options: Any) -> int:
     return count
 
 
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its waited-for children."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def _progress(label: str) -> Any:
     last = [0.0]
 
@@ -207,6 +217,7 @@ def run(
         for engine, label, n in setups:
             target = Path(folder) / f"out-{engine}-{n}.jsonl"
             print(f"{label}...", file=sys.stderr)
+            before = _cpu()
             summary = batch.score(
                 source,
                 target,
@@ -214,6 +225,7 @@ def run(
                 engine=engine,
                 progress=_progress(label),  # type: ignore[arg-type]
             )
+            parent, children = (b - a for a, b in zip(before, _cpu()))
             output = target.read_bytes()
             same = reference is None or output == reference
             reference = reference or output
@@ -227,6 +239,11 @@ def run(
                     "tokens": summary.tokens,
                     "seconds": summary.seconds,
                     "tokens_per_second": summary.tokens_per_second,
+                    # CPU seconds of this process and of the pool's workers (Ray's workers are
+                    # the raylet's children: not counted); their sum / (seconds x workers) is the
+                    # share of the cores the run got, low when other programs use the machine
+                    "cpu_main": parent,
+                    "cpu_workers": children if engine == "local" else None,
                     "same_output_as_first": same,
                 }
             )
@@ -262,15 +279,25 @@ def format_table(result: dict[str, Any]) -> str:
         f"batch: {result['tokens']:,} tokens in {result['lines']:,} lines "
         f"({result['bytes'] / 1e6:.1f} MB JSONL, {result['tokenizer']}), "
         f"{result['machine']['available_cores']} cores",
-        f"{'setup':<24} {'seconds':>8} {'tokens/s':>10} {'speed-up':>9} {'efficiency':>10}  same rows",
+        f"{'setup':<24} {'seconds':>8} {'tokens/s':>10} {'speed-up':>9} {'efficiency':>10} "
+        f"{'cpu main':>9} {'cpu workers':>11} {'cores got':>9}  same rows",
     ]
     for r in result["rows"]:
+        got = None
+        if r["cpu_workers"] is not None:
+            got = (r["cpu_main"] + r["cpu_workers"]) / r["seconds"]
         lines.append(
             f"{r['label']:<24} {r['seconds']:>8.2f} {r['tokens_per_second']:>10,.0f} "
-            f"{r['speedup']:>8.2f}x {r['scaling_efficiency']:>9.0%}  "
+            f"{r['speedup']:>8.2f}x {r['scaling_efficiency']:>9.0%} "
+            f"{r['cpu_main']:>9.2f} {_maybe(r['cpu_workers'], '11.2f')} {_maybe(got, '9.2f')}  "
             f"{'yes' if r['same_output_as_first'] else 'NO'}"
         )
     return "\n".join(lines)
+
+
+def _maybe(value: float | None, spec: str) -> str:
+    width = int(spec.split(".")[0])
+    return "n/a".rjust(width) if value is None else format(value, spec)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import gzip
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -475,3 +476,30 @@ def test_available_cores_is_what_the_process_may_use() -> None:
     assert 1 <= cores <= (os.cpu_count() or 1)
     if hasattr(os, "sched_getaffinity"):
         assert cores == len(os.sched_getaffinity(0))
+
+
+# -- docs and benchmark ----------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "batch.md"
+
+
+def test_docs_examples_print_what_the_docs_show(capsys: pytest.CaptureFixture[str]) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+    assert blocks
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"<docs/batch.md python block {number}>", "exec"), {})
+    printed = capsys.readouterr().out
+    assert f"prints\n\n```\n{printed}```" in text
+
+
+def test_the_benchmark_row_runs_and_its_outputs_agree(tmp_path: Path) -> None:
+    from benchmarks import batch as bench
+
+    result = bench.run(3000, workers=2, ray=False, out=tmp_path, tokenizer="bytes")
+    assert [r["workers"] for r in result["rows"]] == [1, 2]
+    for row in result["rows"]:
+        assert row["same_output_as_first"] and row["tokens"] >= 3000 and row["seconds"] > 0
+        assert row["scaling_efficiency"] == row["speedup"] / row["workers"]
+    assert json.loads((tmp_path / "batch.json").read_text())["rows"] == result["rows"]
+    assert "efficiency" in bench.format_table(result)

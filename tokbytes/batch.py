@@ -49,6 +49,7 @@ __all__ = [
     "BatchLevel",
     "ScoreError",
     "ScoreSummary",
+    "arrow_schema",
     "available_cores",
     "expand_inputs",
     "read_lines",
@@ -360,6 +361,17 @@ def score_units(
         raise InputError(f"level must be 'token', 'char', 'grapheme' or 'word', got {level!r}")
     ident, doc, error = _decoded(obj, source, _Options(errors, attribution, choice, channel))
     return _unit_rows(ident, _clean(source), doc, error, level)
+
+
+def arrow_schema(level: BatchLevel = "response") -> Any:
+    """The ``pyarrow.Schema`` of the rows at ``level`` (needs ``tokbytes[arrow]``).
+
+    >>> arrow_schema().names[:4], str(arrow_schema("word").field("logprob").type)
+    (['id', 'source', 'text', 'tokens'], 'double')
+    """
+    from ._batch_output import arrow_schema as schema_of
+
+    return schema_of(RESPONSE_FIELDS if level == "response" else UNIT_FIELDS)
 
 
 # -- reading lines ---------------------------------------------------------------------------------
