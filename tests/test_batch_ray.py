@@ -83,11 +83,12 @@ def test_ray_writes_one_parquet_file_with_the_local_rows(
 
 
 def test_ray_strict_stops_at_the_first_bad_line(
-    ray_local: object, inputs: list[Path], tmp_path: Path
+    ray_local: object, inputs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(inputs[0].parent)  # relative names: the sources use them as given
     with pytest.raises(batch.ScoreError) as caught:
-        batch.score(inputs, tmp_path / "o.jsonl", engine="ray", strict=True)
-    assert caught.value.source == f"{inputs[0]}:4" and "invalid JSON" in str(caught.value)
+        batch.score(["a.jsonl", "b.jsonl.gz"], tmp_path / "o.jsonl", engine="ray", strict=True)
+    assert caught.value.source == "a.jsonl:4" and "invalid JSON" in str(caught.value)
     assert not list(tmp_path.iterdir())
 
 

@@ -480,16 +480,25 @@ class _Scorer:
         for source, raw in lines:
             ident, doc, error = _decoded(raw, source, self.options)
             source = _clean(source)
+            try:
+                found = self._rows(ident, source, doc, error)
+            except Exception as e:  # a bug on one odd response must not end the run
+                doc, error = None, f"unexpected {type(e).__name__}: {e}"
+                found = self._rows(ident, source, doc, error)
+            rows.extend(found)
             if doc is None:
                 failed += 1
                 first = first or (source, error)
             else:
                 tokens += len(doc.tokens)
-            if self.level == "response":
-                rows.append(_response_row(ident, source, doc, error))
-            else:
-                rows.extend(_unit_rows(ident, source, doc, error, self.level))
         return rows, len(lines), failed, tokens, first
+
+    def _rows(
+        self, ident: str, source: str, doc: Decoded | None, error: str
+    ) -> list[dict[str, Any]]:
+        if self.level == "response":
+            return [_response_row(ident, source, doc, error)]
+        return _unit_rows(ident, source, doc, error, self.level)
 
 
 def _chunks(lines: Iterable[tuple[str, bytes]]) -> Iterator[list[tuple[str, bytes]]]:
@@ -642,6 +651,8 @@ def score(
         raise InputError(f"engine must be 'local' or 'ray', got {engine!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be a positive integer, got {workers!r}")
+    if address is not None and engine != "ray":
+        raise InputError("address is the Ray cluster to join: it needs engine='ray' (--engine ray)")
     if errors not in ("strict", "replace"):
         raise InputError(f"errors must be 'strict' or 'replace', got {errors!r}")
     if attribution not in ("cover", "split"):
