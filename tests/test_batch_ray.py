@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,3 +105,23 @@ def test_without_ray_the_error_names_the_extra(
     with pytest.raises(ImportError, match=r'pip install "tokbytes\[ray\]"'):
         batch.score(inputs, tmp_path / "o.jsonl", engine="ray")
     assert not list(tmp_path.iterdir())
+
+
+def test_cli_without_ray_says_what_to_install(inputs: list[Path], tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['ray'] = None; from tokbytes.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    target = tmp_path / "o.jsonl"
+    run = subprocess.run(
+        [sys.executable, "-c", code, "score", str(inputs[0]), "-o", str(target), "--engine", "ray"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert run.stderr == (
+        'tokbytes: error: the Ray engine needs Ray Data: pip install "tokbytes[ray]" (or use the '
+        "local engine, which uses every core of this machine)\n"
+    )
+    assert not target.exists()

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import IO, Any
 
 from .batch import LEVELS, ScoreSummary, available_cores, score
+from .errors import TokbytesError
 
 __all__ = ["add_command"]
 
@@ -148,12 +149,21 @@ def _terminate_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _missing_extra_as_error() -> Iterator[None]:
+    """A missing extra (pyarrow, Ray) is a usage problem: one line naming the install, exit 2."""
+    try:
+        yield
+    except ImportError as e:
+        raise TokbytesError(str(e)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``tokbytes score``; problems raise :class:`tokbytes.TokbytesError` (exit 2)."""
     draw = not args.quiet and (args.progress or sys.stderr.isatty())
     progress = _ProgressLine(sys.stderr) if draw else None
     try:
-        with _terminate_as_exit():
+        with _terminate_as_exit(), _missing_extra_as_error():
             summary = score(
                 args.inputs,
                 args.output,

@@ -525,8 +525,10 @@ def available_cores() -> int:
 
 
 def _ignore_interrupts() -> None:
-    # Ctrl-C reaches the whole process group: the parent stops the run and cleans up.
+    # Ctrl-C reaches the whole process group: the parent stops the run and cleans up. A forked
+    # worker would also inherit the parent's SIGTERM handler (the CLI's): back to the default.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _local_engine(
@@ -545,8 +547,7 @@ def _local_engine(
         method = "forkserver" if "forkserver" in methods else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        # the workers need only this module, not the caller's __main__ (a script without an
-        # ``if __name__ == "__main__"`` guard would run again in each of them)
+        # imported once in the server: each worker starts with it loaded
         context.set_forkserver_preload(["tokbytes.batch"])
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
     try:
