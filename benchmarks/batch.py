@@ -167,6 +167,7 @@ def _start_ray(cpus: int) -> float:
 
     began = time.perf_counter()
     ray.init(
+        address="local",
         num_cpus=cpus,
         include_dashboard=False,
         _node_ip_address="127.0.0.1",

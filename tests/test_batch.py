@@ -539,3 +539,14 @@ def test_a_failure_while_making_rows_is_a_row_too(
 def test_address_needs_the_ray_engine(inputs: Path, tmp_path: Path) -> None:
     with pytest.raises(tokbytes.InputError, match="engine='ray'"):
         batch.score(inputs, tmp_path / "o.jsonl", address="auto")
+
+
+def test_an_os_error_of_the_engine_is_not_called_a_write_error(
+    inputs: Path, tmp_path: Path
+) -> None:
+    def lost(summary: batch.ScoreSummary) -> None:
+        raise ConnectionError("cluster gone")
+
+    with pytest.raises(ConnectionError, match="cluster gone"):
+        batch.score(inputs, tmp_path / "o.csv", workers=1, progress=lost)
+    assert not list(tmp_path.iterdir())

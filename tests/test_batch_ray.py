@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +30,7 @@ def ray_local() -> Iterator[object]:
     ray = pytest.importorskip("ray", reason='Ray is not installed (pip install "tokbytes[ray]")')
     pytest.importorskip("ray.data", reason="Ray Data is not installed (tokbytes[ray])")
     ray.init(
+        address="local",  # a new Ray, never a cluster `ray start` left running
         num_cpus=batch.available_cores(),
         include_dashboard=False,
         _node_ip_address="127.0.0.1",
@@ -125,3 +130,79 @@ def test_cli_without_ray_says_what_to_install(inputs: list[Path], tmp_path: Path
         "local engine, which uses every core of this machine)\n"
     )
     assert not target.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_cli_joins_a_running_cluster_at_address(
+    ray_local: object, inputs: list[Path], tmp_path: Path
+) -> None:
+    """A real one-node cluster (``ray start --head`` on 127.0.0.1, token auth off for loopback),
+    joined by the console script with ``--address``: the same file as the local engine."""
+    ray_cli = Path(sys.executable).with_name("ray")
+    if not ray_cli.exists():
+        pytest.skip("the 'ray' command is not beside this Python")
+    port = _free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONIOENCODING": "utf-8"}
+    head = subprocess.Popen(
+        [
+            str(ray_cli),
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=1",
+            "--node-ip-address=127.0.0.1",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stopped as a whole below
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and head.poll() is None, "no cluster"
+                time.sleep(0.5)
+        target = tmp_path / "cluster.jsonl"
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tokbytes",
+                "score",
+                str(inputs[0]),
+                "-o",
+                str(target),
+                "--engine",
+                "ray",
+                "--address",
+                f"127.0.0.1:{port}",
+                "--quiet",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # its graceful stop can take a minute: not needed here
+            os.killpg(head.pid, signal.SIGKILL)  # (its actors exit once the raylet is gone)
+            head.wait(timeout=30)
+    batch.score(inputs[0], tmp_path / "local.jsonl", workers=1)
+    assert target.read_bytes() == (tmp_path / "local.jsonl").read_bytes()

@@ -89,28 +89,42 @@ def atomic_writer(path: str, kind: OutputKind, fields: Fields) -> Iterator[Write
         fd, tmp = tempfile.mkstemp(prefix=".tokbytes-", suffix=".tmp", dir=folder)
     except OSError as e:
         raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
+    written = False  # past the caller's block: an OSError now is ours (disk full, rename)
     try:
         with os.fdopen(fd, "wb") as f:
             if kind == "parquet":
                 with _parquet_writer(tmp, fields) as write:
-                    yield write
+                    yield _guarded(path, write)
+                    written = True
             elif kind == "csv":
                 text = io.TextIOWrapper(f, encoding="utf-8", newline="")
-                yield _csv_writer(text, fields)
+                yield _guarded(path, _csv_writer(text, fields))
+                written = True
                 text.flush()
                 text.detach()
             else:
-                yield _jsonl_writer(f)
+                yield _guarded(path, _jsonl_writer(f))
+                written = True
         os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600; scores are for sharing
         os.replace(tmp, path)
-    except OSError as e:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if written and isinstance(e, OSError):
+            raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
         raise
+
+
+def _guarded(path: str, write: Write) -> Write:
+    """``write``, with an OSError (disk full, ...) as an :class:`InputError` naming the file."""
+
+    def guarded(rows: list[dict[str, Any]]) -> None:
+        try:
+            write(rows)
+        except OSError as e:
+            raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
+
+    return guarded
 
 
 def _new_file_mode(path: str) -> int:

@@ -77,6 +77,7 @@ def _run(
             ray.init(address=address, **quiet)
         else:
             ray.init(
+                address="local",  # a new Ray here, even where `ray start` left a cluster
                 num_cpus=workers,
                 include_dashboard=False,
                 _node_ip_address="127.0.0.1",
