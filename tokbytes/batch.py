@@ -541,8 +541,9 @@ def _local_engine(
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         method = "fork"  # the fastest start, and the caller's script is not run again
+        # (macOS: system libraries are not fork-safe, hence Python's own default of spawn)
     else:  # forking a process with threads (Ray, a web server) may deadlock a worker
         method = "forkserver" if "forkserver" in methods else "spawn"
     context = multiprocessing.get_context(method)
