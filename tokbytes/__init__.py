@@ -7,6 +7,7 @@
 ('울', -0.75)
 """
 
+from . import batch as batch
 from ._speedups import compiled as compiled
 from .decoded import Decoded as Decoded
 from .decoded import TokenSequence as TokenSequence

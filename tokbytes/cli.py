@@ -28,7 +28,9 @@ from importlib import resources
 from typing import IO, Any, NoReturn
 
 import tokbytes
-from tokbytes import render
+from tokbytes import _cli_score, render
+from tokbytes.batch import response_id as _response_id
+from tokbytes.batch import unwrap_batch_line as _unwrap_batch
 
 __all__ = ["main"]
 
@@ -136,29 +138,6 @@ def _looks_like_sse(text: str) -> bool:
         if line.strip():
             return line.split(":", 1)[0] in ("data", "event", "id", "retry", "")
     return False
-
-
-def _unwrap_batch(obj: Any) -> tuple[str | None, Any, str]:
-    """``(custom_id or id, body, error)`` of an OpenAI Batch output line; other objects pass."""
-    if not (isinstance(obj, dict) and "custom_id" in obj and ("response" in obj or "error" in obj)):
-        return None, obj, ""
-    ident = str(obj.get("custom_id") or obj.get("id") or "")
-    error = obj.get("error")
-    response = obj.get("response")
-    if error:
-        message = error.get("message", error) if isinstance(error, dict) else error
-        return ident, None, f"request failed: {message}"
-    if not isinstance(response, dict):
-        return ident, None, "no 'response' object"
-    status = response.get("status_code")
-    body = response.get("body")
-    if status not in (None, 200):
-        detail = body.get("error", {}) if isinstance(body, dict) else {}
-        message = detail.get("message") if isinstance(detail, dict) else None
-        return ident, None, f"status {status}" + (f": {message}" if message else "")
-    if body is None:
-        return ident, None, "response has no 'body'"
-    return ident, body, ""
 
 
 def _is_piece(obj: Any, shape: str) -> bool:
@@ -330,11 +309,6 @@ def _load_jsonl(
         if progress is not None:
             progress(done + 1, len(classified))
     return _Input(name, "jsonl-batch", items)
-
-
-def _response_id(body: Any) -> str | None:
-    ident = body.get("id") if isinstance(body, dict) else None
-    return ident if isinstance(ident, str) and ident else None
 
 
 # -- output ----------------------------------------------------------------------------------------
@@ -762,6 +736,8 @@ def _parser() -> argparse.ArgumentParser:
         help="leave the tokens' alternatives out of the hover details (a smaller page)",
     )
     page.set_defaults(run=_cmd_html)
+
+    _cli_score.add_command(commands)  # tokbytes score INPUT... -o OUT (tokbytes/_cli_score.py)
     return parser
 
 
