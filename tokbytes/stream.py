@@ -461,8 +461,9 @@ class StreamDecoder:
             self._doubt = self._doubt or doubt
             self._parts.append(data)
             self._logprobs.append(logprob)
+        # feed()'s fast path takes bytes as given: never for explicit formats (read_as reads them)
         self._plain = not self._holding and (
-            self._token_format == "bytes" or not self._bpe_possible
+            self._token_format == "bytes" or (auto and not self._bpe_possible)
         )
         if self._holding:
             return []
