@@ -356,7 +356,7 @@ def _stream_picture(
         position += size
         if not chunk:
             continue
-        fed = chunk[0] if size == 1 and k % 2 else chunk
+        fed = chunk[0] if size == 1 and k % 3 else chunk  # mostly the record itself
         out.append(_outcome(lambda fed=fed: [_bits(tuple(u)) for u in decoder.feed(fed)]))
         if out[-1][0] == "error":
             return out
@@ -367,6 +367,19 @@ def _stream_picture(
     return out
 
 
+_ODD_TOKENS = [
+    ("<0xEA>", b"<0xEA>"),
+    ("<b>", b"<b>"),
+    ("\ufffd", "\ufffd".encode()),
+    ("\u2581a", "\u2581a".encode()),
+    ("\\xc3\\xa9", "\u00e9".encode()),  # escapes of the bytes
+    ("\\xe2\\x82", b"\xe2\x82"),  # the start of a character, as OpenAI writes it
+    ("\\xe9", b"\\xe9"),  # a literal backslash: decode(backslashreplace) gives the token
+    ("\\xe9", b"\xc3\xa9"),  # escapes that say other bytes
+    ("a\\b", b"a\\b"),
+]
+
+
 @st.composite
 def _stream_inputs(draw: st.DrawFn) -> tuple[list[Any], list[int], list[bool], dict[str, Any]]:
     payload = draw(tbst.payloads(top_logprobs=0))
@@ -374,16 +387,21 @@ def _stream_inputs(draw: st.DrawFn) -> tuple[list[Any], list[int], list[bool], d
     for change in draw(st.lists(st.sampled_from(sorted(_CHANGES)), max_size=2)):
         if records:
             records = _CHANGES[change](records, draw(st.integers(0, len(records) - 1)))
-    if records and draw(st.booleans()):  # a SentencePiece-looking or a lossy token
-        j = draw(st.integers(0, len(records) - 1))
-        data = draw(st.sampled_from([b"<0xEA>", b"<b>", "\ufffd".encode()]))
-        records.insert(j, {"token": data.decode(), "bytes": list(data), "logprob": -0.5})
-    feeds = draw(st.lists(st.integers(1, 3), min_size=len(records), max_size=len(records)))
+    for _ in range(draw(st.integers(0, 2)) if records else 0):
+        # tokens feed()'s fast path must hand on: SentencePiece-looking, lossy, "▁", escapes
+        # that say other bytes; and escapes that say these bytes (OpenAI's partial characters,
+        # a literal backslash), which it takes
+        j = draw(st.integers(0, len(records)))
+        token, data = draw(st.sampled_from(_ODD_TOKENS))
+        records.insert(j, {"token": token, "bytes": list(data), "logprob": -0.5})
+    sizes = st.sampled_from((1, 1, 1, 2, 3))  # one record per feed: feed()'s fast paths
+    feeds = draw(st.lists(sizes, min_size=len(records), max_size=len(records)))
     options = {
         "level": draw(st.sampled_from(LEVELS)),
         "attribution": draw(st.sampled_from(("cover", "cover", "split"))),
         "errors": draw(st.sampled_from(("strict", "replace"))),
         "keep_history": draw(st.booleans()),
+        "token_format": draw(st.sampled_from(("auto", "auto", "bytes", "bpe_symbols"))),
     }
     return records, feeds, draw(st.lists(st.booleans(), min_size=1, max_size=4)), options
 
@@ -414,6 +432,40 @@ def test_the_stream_hands_plain_records_to_the_core() -> None:
     units += decoder.close()
     assert "".join(u.text for u in units) == text
     assert units[0].tokens == (0, 1, 2) and units[0].logprob == ((0.0 + -0.25) + -0.25) + -0.25
+
+
+def _openai_records(text: str) -> list[dict[str, Any]]:
+    """One byte per token, the token string as OpenAI writes it (escapes for partial bytes)."""
+    data = text.encode()
+    return [
+        {"token": bytes([b]).decode("utf-8", "backslashreplace"), "bytes": [b], "logprob": -0.25}
+        for b in data
+    ]
+
+
+@needs_core
+@pytest.mark.parametrize("level", LEVELS[:2])
+def test_the_core_takes_openai_escapes_and_keeps_the_readers_copy(level: str) -> None:
+    """Escaped partial characters stay on the compiled path; the byte reader's copy (which a
+    close() with a different reported text reads as a whole) is the same as the pure path's."""
+    records = _openai_records("가 a😊b")
+
+    def run() -> tuple[Any, ...]:
+        decoder = tokbytes.StreamDecoder(level, keep_history=True)  # type: ignore[arg-type]
+        fed = [_bits(tuple(u)) for r in records for u in decoder.feed(r)]
+        armed = decoder._feeder is not None
+        copy = (bytes(decoder._all_bytes), list(decoder._all_ends), decoder._all_logprobs[:])
+        seen, history = decoder.tokens_seen, len(decoder.records)
+        closed = _outcome(lambda: [_bits(tuple(u)) for u in decoder.close("가 a😊c")])
+        return armed, fed, copy, seen, history, closed, decoder.text, decoder.problems
+
+    compiled = run()
+    with _speedups.forced_pure():
+        pure = run()
+    assert compiled[0] and not pure[0]
+    assert compiled[1:] == pure[1:]
+    assert compiled[2][0] == "가 a😊b".encode() and compiled[2][1] == list(range(1, 11))
+    assert compiled[4] == 10
 
 
 @needs_core

@@ -687,7 +687,9 @@ def test_any_payload_token_format_and_chunking_streams_as_decode(data: st.DataOb
     token_format = data.draw(st.sampled_from(["auto", "bytes", "bpe_symbols", "byte_fallback"]))
     errors = data.draw(st.sampled_from(["strict", "replace"]))
     items = payload.data
-    if shape == "records":
+    if shape == "records" and data.draw(st.booleans()):
+        chunks = list(items)  # one record per feed: feed()'s fast path (and the compiled one)
+    elif shape == "records":
         chunks = data.draw(stream_chunkings(list(items)))  # lists of records, one feed each
     elif shape == "chunks":
         chunks = [c for chunk in data.draw(stream_chunkings(list(items))) for c in chunk]
@@ -697,6 +699,25 @@ def test_any_payload_token_format_and_chunking_streams_as_decode(data: st.DataOb
         options = {"token_format": token_format, "errors": errors}
         expected = outcome(batch, items, level, **options)
         assert outcome(streamed, chunks, level, **options) == expected
+
+
+def test_explicit_token_formats_read_every_record_fed_alone() -> None:
+    """Records fed one at a time take feed()'s fast path only when bytes are read as given:
+    with an explicit format every token is read as that format says, as decode() reads it."""
+    from tokbytes.recovery import bytes_to_bpe_symbols
+
+    symbols = [bytes_to_bpe_symbols(t.encode()) for t in ("Hi", " th", "ére")]
+    items = [{"token": s, "bytes": list(s.encode()), "logprob": -0.5} for s in symbols]
+    for level in LEVELS:
+        expected = batch(items, level, token_format="bpe_symbols")
+        assert expected[2] == "Hi thére"
+        assert streamed(items, level, token_format="bpe_symbols") == expected
+    pieces = [{"token": p, "bytes": list(p.encode()), "logprob": -0.5} for p in ("a", "<0xC3>")]
+    pieces.append({"token": "<0xA9>", "bytes": list(b"<0xA9>"), "logprob": -0.5})
+    for level in LEVELS:
+        expected = batch(pieces, level, token_format="byte_fallback")
+        assert expected[2] == "aé"
+        assert streamed(pieces, level, token_format="byte_fallback") == expected
 
 
 def reasoning_chunks(pieces: list[str], reasoning_until: int) -> list[dict[str, Any]]:

@@ -15,11 +15,12 @@ identical, floats bit for bit (``tests/test_core.py`` proves it against the pure
 * a split score is ``0.0 + lp[j] * share / whole + ...`` over the same tokens, left to right.
 """
 
-from cpython.array cimport array, clone, resize
+from cpython.array cimport array, clone, resize, resize_smart
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
-from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_FromLongLong, PyLong_FromSsize_t
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
@@ -43,6 +44,7 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     bint Py_UNICODE_ISSPACE(Py_UCS4)
     object PyUnicode_DecodeUTF8(const char*, Py_ssize_t, const char*)
+    Py_ssize_t PyUnicode_FindChar(object, Py_UCS4, Py_ssize_t, Py_ssize_t, int) except -2
     void PyObject_GC_UnTrack(void*)
     int PY_VERSION_HEX
 
@@ -608,11 +610,16 @@ cdef class CharFeeder:
     """``StreamDecoder`` characters or graphemes (cover scores) fed one plain record at a time.
 
     Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
-    :meth:`feed` takes ``record`` or ``[record]`` where ``record`` is a dict whose ``bytes`` is a
-    non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD, whose ``logprob`` is
-    a float <= 1e-6, whose bytes continue valid UTF-8, and, for graphemes, whose characters
-    cannot join a neighbour (not in ``units._JOINING``: a grapheme is then one character, see
-    ``units.grapheme_bounds``).
+    :meth:`feed` takes exactly the records ``StreamDecoder.feed``'s fast path takes (the decoder
+    arms it only while that path applies: no token held, bytes as given): a dict whose
+    ``bytes`` is a non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD or
+    ``▁``, whose ``logprob`` is a float <= 1e-6, and whose ``token``, when a str with a
+    backslash, is the bytes with escapes (``data.decode("utf-8", "backslashreplace")`` or
+    ``token_to_bytes(token) == data``); and of those only the ones whose bytes continue valid
+    UTF-8 and, for graphemes, whose characters cannot join a neighbour (not in
+    ``units._JOINING``: a grapheme is then one character, see ``units.grapheme_bounds``).
+    Like the fast path it appends the record to ``history`` (when kept) and the token to the
+    byte reader's copy (``all_bytes``, ``all_ends``, ``all_logprobs``: the decoder's own objects).
     It returns the units the record finishes, made as ``StreamDecoder._next_chars`` (characters)
     and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
     ("not mine") without changing anything.
@@ -622,7 +629,10 @@ cdef class CharFeeder:
     ``pend_first`` at global byte ``pend_byte``.
     """
 
-    cdef object history
+    cdef object history, token_to_bytes
+    cdef bytearray all_bytes
+    cdef array all_ends
+    cdef list all_logprobs
     cdef bint graphemes
     cdef Py_ssize_t seen, pend_first, reported_tokens, inc_first
     cdef long long byte_pos, char_pos, pend_byte, inc_byte
@@ -658,11 +668,7 @@ cdef class CharFeeder:
 
     def feed(self, x):
         cdef object record = x
-        if type(x) is list:
-            if PyList_GET_SIZE(x) != 1:
-                return None
-            record = <object>PyList_GET_ITEM(x, 0)
-        if type(record) is not dict:
+        if type(record) is not dict:  # [record] and chunks: the Python path reads them
             return None
         cdef PyObject* found = PyDict_GetItem(record, "logprob")
         if found == NULL or type(<object>found) is not float:
@@ -704,6 +710,18 @@ cdef class CharFeeder:
         for k in range(m - 2):
             if data[k] == 0xEF and data[k + 1] == 0xBF and data[k + 2] == 0xBD:  # U+FFFD
                 return None
+            if data[k] == 0xE2 and data[k + 1] == 0x96 and data[k + 2] == 0x81:  # "▁"
+                return None
+        # A token string with escapes must say these bytes (as OpenAI writes partial characters)
+        found = PyDict_GetItem(record, "token")
+        if found != NULL and type(<object>found) is str:
+            token = <object>found
+            if PyUnicode_FindChar(token, 0x5C, 0, PyUnicode_GET_LENGTH(token), 1) >= 0:
+                if not (
+                    token == PyUnicode_DecodeUTF8(<char*>data, m, "backslashreplace")
+                    or self.token_to_bytes(token) == PyBytes_FromStringAndSize(<char*>data, m)
+                ):
+                    return None
 
         # Pass 1 (changes nothing): the characters the bytes complete, in order after the held
         # one; the bytes must continue valid UTF-8.
@@ -792,7 +810,16 @@ cdef class CharFeeder:
             ch += 1
             start_obj, byte_start_obj = end_obj, byte_end_obj
 
-        # The new state, as the Python path leaves the decoder's fields.
+        # The new state, as the Python path leaves the decoder's fields: first the byte
+        # reader's copy of every token (bytes, end offset, logprob) ...
+        cdef Py_ssize_t total_bytes = PyByteArray_GET_SIZE(self.all_bytes)
+        cdef Py_ssize_t count_ends = len(self.all_ends)
+        PyByteArray_Resize(self.all_bytes, total_bytes + m)
+        memcpy(PyByteArray_AS_STRING(self.all_bytes) + total_bytes, data, m)
+        resize_smart(self.all_ends, count_ends + 1)
+        self.all_ends.data.as_longlongs[count_ends] = total_bytes + m
+        PyList_Append(self.all_logprobs, logprob)
+        # ... then the window
         if self.graphemes:
             if emit:
                 self.reported_tokens = j + 1
@@ -832,7 +859,7 @@ cdef class CharFeeder:
         self.byte_pos = pos + m
         self.char_pos = ch
         if self.history is not None:
-            self.history.append(record)
+            PyList_Append(self.history, record)
         return units
 
     def state(self):
@@ -852,23 +879,26 @@ cdef class CharFeeder:
 
 def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
                 Py_ssize_t done, long long char_base, Py_ssize_t seen,
-                Py_ssize_t reported_tokens, history, bint graphemes=False):
+                Py_ssize_t reported_tokens, list history, bytearray all_bytes, array all_ends,
+                list all_logprobs, token_to_bytes, bint graphemes=False):
     """A :class:`CharFeeder` taking over a ``StreamDecoder``'s window (its fields as the Python
-    path leaves them), or None when the window is not what the feeder keeps: an incomplete last
-    character, after (graphemes) one held character that cannot join a neighbour."""
+    path leaves them) and appending to its byte reader's copy (``all_bytes``, ``all_ends``:
+    an ``array("q")``, ``all_logprobs``; ``token_to_bytes``: ``escapes.token_text_to_bytes``),
+    or None when the window is not what the feeder keeps: an incomplete last character, after
+    (graphemes) one held character that cannot join a neighbour."""
+    if (<object>all_ends).typecode != "q" or len(all_ends) != seen or len(all_logprobs) != seen:
+        return None
     cdef CharFeeder feeder = CharFeeder.__new__(CharFeeder)
     cdef bytes pending
     cdef Py_ssize_t k, token, size, offset
     cdef long long start
     cdef int need
     feeder.history, feeder.graphemes = history, graphemes
+    feeder.all_bytes, feeder.all_ends, feeder.all_logprobs = all_bytes, all_ends, all_logprobs
+    feeder.token_to_bytes = token_to_bytes
     feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
     feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
-    feeder.scratch_cap = 64
-    feeder.scratch = <unsigned char*>malloc(64)
-    feeder.infos = <CharInfo*>malloc(65 * sizeof(CharInfo))
-    if feeder.scratch == NULL or feeder.infos == NULL:
-        raise MemoryError()
+    feeder.scratch_cap = 0  # scratch and infos are allocated by the first feed
     if not parts:
         if token_base != seen:
             return None

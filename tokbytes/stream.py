@@ -59,6 +59,7 @@ from itertools import accumulate, chain, compress, repeat
 from operator import add, ne, sub
 from typing import Any
 
+from . import _speedups
 from .alignment import LOGPROB_TOLERANCE, Alignment, Errors, align_parts, left_sum, read_records
 from .errors import InputError
 from .escapes import token_text_to_bytes
@@ -83,6 +84,7 @@ from .units import (
     Level,
     build_units,
     grapheme_bounds,
+    joining_flags,
     units,
     word_denominators,
 )
@@ -160,6 +162,7 @@ class StreamDecoder:
         "_doubt",
         "_empty",
         "_errors",
+        "_feeder",
         "_final",
         "_history",
         "_inferred",
@@ -226,6 +229,7 @@ class StreamDecoder:
 
     def reset(self) -> None:
         """Forget everything fed: start a new stream (keeps the options)."""
+        self._feeder: Any = None  # the compiled fast path, while armed (see _arm)
         # -- the byte reader: every token as sent, compactly (its bytes in one buffer, its end
         # offset, its logprob), for the whole-stream reading close() may need
         self._all_bytes = bytearray()
@@ -282,6 +286,11 @@ class StreamDecoder:
                 "feed() after close(): this StreamDecoder is closed; call reset() to decode "
                 "another stream"
             )
+        if self._feeder is not None:  # the compiled fast path (see _arm)
+            found = self._feeder.feed(x)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+            self._disarm()
         if type(x) is dict and "logprob" in x:  # one OpenAI-style record: the common case
             raw, logprob = x.get("bytes"), x["logprob"]
             # Plain values only (bytes() rejects non-ints and values outside 0-255, and True and
@@ -318,10 +327,13 @@ class StreamDecoder:
                     if self._char_cover:
                         units = self._next_chars(data, logprob)
                         if units is not None:
+                            self._arm()
                             return units
                     self._parts.append(data)
                     self._logprobs.append(logprob)
-                    return self._advance(final=False)
+                    units = self._advance(final=False)
+                    self._arm()
+                    return units
         records = self._records_of(x)
         if not records:
             return []
@@ -331,7 +343,10 @@ class StreamDecoder:
         tokens = [_token_string(r) for r in records]
         self._inferred.extend(problems)
         given: Sequence[BytesSource] = sources or _AS_GIVEN * len(parts)
-        return self._read(parts, logprobs, given, tokens)
+        units = self._read(parts, logprobs, given, tokens)
+        if self._plain and type(x) is dict:
+            self._arm()  # a record: the next ones may take the fast path (not for [record])
+        return units
 
     def close(self, text: str | None = None) -> list[Unit]:
         """Flush: the units still pending, with ``errors`` applied to a cut-off last character.
@@ -348,6 +363,7 @@ class StreamDecoder:
         :class:`~tokbytes.DecodeError` (strict) or adds the ``"text_mismatch"`` problem
         ``decode`` adds.
         """
+        self._disarm()
         if self._closed:
             return []
         self._closed = True
@@ -460,8 +476,9 @@ class StreamDecoder:
             self._doubt = self._doubt or doubt
             self._parts.append(data)
             self._logprobs.append(logprob)
+        # feed()'s fast path takes bytes as given: never for explicit formats (read_as reads them)
         self._plain = not self._holding and (
-            self._token_format == "bytes" or not self._bpe_possible
+            self._token_format == "bytes" or (auto and not self._bpe_possible)
         )
         if self._holding:
             return []
@@ -579,6 +596,60 @@ class StreamDecoder:
             self._byte_base = data_start + len(data)
             self._done = 0
         return units
+
+    def _arm(self) -> None:
+        """Hand the window to the compiled core's ``CharFeeder`` (characters, and graphemes of
+        characters that cannot join a neighbour; cover scores) while feed()'s fast path applies
+        (``_plain``): it takes the records that path takes, with the same results and the same
+        appends to the byte reader's copy and the history, in C, and declines the first one
+        it does not take (:meth:`_disarm` then gives the window back). Readers of the window,
+        the emitted text or the token count call :meth:`_flush` first."""
+        core = _speedups.core
+        if core is None or not self._plain or self._attribution != "cover":
+            return
+        if self._level == "word":
+            return
+        graphemes = self._level == "grapheme"
+        if graphemes and not core.has_joining():
+            core.set_joining(joining_flags())
+        self._feeder = core.char_feeder(
+            self._parts,
+            self._logprobs,
+            self._token_base,
+            self._byte_base,
+            self._done,
+            self._char_base,
+            self._seen,
+            self._reported_tokens,
+            self._history,
+            self._all_bytes,
+            self._all_ends,
+            self._all_logprobs,
+            token_text_to_bytes,
+            graphemes,
+        )
+
+    def _flush(self) -> None:
+        """Bring the fields up to date from the armed ``CharFeeder`` (which keeps the window;
+        the byte reader's copy and the history it appends to directly)."""
+        if self._feeder is not None:
+            (
+                self._parts,
+                self._logprobs,
+                self._token_base,
+                self._byte_base,
+                self._done,
+                self._char_base,
+                self._seen,
+                self._reported_tokens,
+                text,
+            ) = self._feeder.state()
+            if text:
+                self._keep_text(text)
+
+    def _disarm(self) -> None:
+        self._flush()
+        self._feeder = None
 
     def _char_units(
         self,
@@ -835,6 +906,7 @@ class StreamDecoder:
         For words this includes the whitespace between emitted words. The emitted text is kept
         (pieces joined on first access); token records are not.
         """
+        self._flush()
         if self._recent:
             self._text.append("".join(self._recent))
             self._recent.clear()
@@ -845,6 +917,7 @@ class StreamDecoder:
     @property
     def pending(self) -> bytes:
         """The bytes received but not yet in an emitted unit (held back for lookahead)."""
+        self._flush()
         return b"".join(self._parts)[self._done :]
 
     @property
@@ -857,6 +930,7 @@ class StreamDecoder:
     @property
     def tokens_seen(self) -> int:
         """How many token records have been fed."""
+        self._flush()
         return self._seen
 
     @property
@@ -872,6 +946,7 @@ class StreamDecoder:
         return self._level
 
     def __repr__(self) -> str:
+        self._flush()
         state = "closed" if self._closed else f"{len(self.pending)} bytes pending"
         return f"<StreamDecoder {self._level}: {self._seen} tokens, {state}>"
 
