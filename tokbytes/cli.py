@@ -29,6 +29,7 @@ from typing import IO, Any, NoReturn
 
 import tokbytes
 from tokbytes import _cli_score, render
+from tokbytes._batch_output import _new_file_mode  # one rule for the mode of written files
 from tokbytes.batch import response_id as _response_id
 from tokbytes.batch import unwrap_batch_line as _unwrap_batch
 
@@ -355,16 +356,6 @@ def _write_atomic(path: str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _new_file_mode(path: str) -> int:
-    """The mode a plain ``open(path, "w")`` would give: the existing file's, or 0666 & ~umask."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _color_mode(choice: str) -> render.ColorMode:
