@@ -16,7 +16,7 @@ Messages name where the problem is (token index, field, byte offset), the bad va
 
 from __future__ import annotations
 
-__all__ = ["DecodeError", "InputError", "RangeError", "TokbytesError"]
+__all__ = ["DecodeError", "InputError", "RangeError", "SegmentationWarning", "TokbytesError"]
 
 
 class TokbytesError(ValueError):
@@ -64,3 +64,8 @@ class DecodeError(TokbytesError):
         self.byte_offset = byte_offset
         self.bad_bytes = bad_bytes
         self.truncated = truncated
+
+
+class SegmentationWarning(UserWarning):
+    """The installed ``regex`` gives some UAX #29 word boundaries wrong (releases before
+    2026.11.19; Python 3.10 has no later one): words may differ from Unicode's there."""

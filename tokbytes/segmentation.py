@@ -30,6 +30,7 @@ before a match are final once a character after the match has arrived.
 
 from __future__ import annotations
 
+import warnings
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from typing import Any, Literal
 import regex
 
 from . import _speedups
-from .errors import InputError
+from .errors import InputError, SegmentationWarning
 
 __all__ = [
     "WORD_KINDS",
@@ -67,6 +68,13 @@ WORD_KINDS: tuple[WordKind, ...] = (
 SpanFunction = Callable[[str], Iterable[Any]]
 
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
+# regex releases before 2026.11.19 (the last one for Python 3.10 is 2026.9.29) miss word breaks
+# after leading Extend/Format/ZWJ/Regional_Indicator characters and split "a:\u0308b": 268 of
+# the 1944 lines of Unicode 17's WordBreakTest.txt. These probes find such a release.
+UAX29_CONFORMANT: bool = _WORD_BOUNDARY.split("\u0300A") == ["", "\u0300", "A", ""] and (
+    _WORD_BOUNDARY.split("a:\u0308b") == ["", "a:\u0308b", ""]
+)
+_uax29_warned = False
 # UAX #29 WB4: characters word rules look through. A word boundary is final once two other
 # characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
 _LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
@@ -179,6 +187,8 @@ class WordSegmenter:
         """The segments of ``text`` in order (they join to ``text``; some may be empty)."""
         if self.words == "icu":
             return _icu_pieces(text, self.locale)
+        if not UAX29_CONFORMANT:
+            _warn_nonconformant_regex()
         pieces: list[str] = _WORD_BOUNDARY.split(text)
         return pieces
 
@@ -237,6 +247,8 @@ class WordSegmenter:
             found = accumulate(map(len, _icu_pieces(scanned, self.locale)))
             bounds = [0, *(b - shift for b in found if shift < b <= shift + limit)]
         else:
+            if not UAX29_CONFORMANT:
+                _warn_nonconformant_regex()
             bounds = [0]
             # pos= keeps the context visible to the rules that look back; no endpos: WB6/WB12
             # look one character past the position.
@@ -444,6 +456,21 @@ def _checked_spans(function: SpanFunction, text: str) -> tuple[list[int], list[i
                 field="words",
             )
     return [s for s, _ in spans], [e for _, e in spans]
+
+
+def _warn_nonconformant_regex() -> None:
+    """Say once per process that this ``regex`` gives some UAX #29 word breaks wrong."""
+    global _uax29_warned
+    if not _uax29_warned:
+        _uax29_warned = True
+        warnings.warn(
+            f"regex {regex.__version__} misses some UAX #29 word breaks (after a leading "
+            "combining mark, format character or flag letter, and around a combining mark after "
+            "':' or '.'); words may differ from Unicode 17 there. Upgrade regex to 2026.11.19 or "
+            'later (Python >= 3.11), or use words="icu".',
+            SegmentationWarning,
+            stacklevel=4,
+        )
 
 
 def _icu_breaker() -> Any:
