@@ -119,7 +119,7 @@ def test_python_blocks_run(page: str, scratch: Path, capsys: pytest.CaptureFixtu
         try:
             exec(code, namespace)
         except ImportError as exc:
-            skip_if_extra_missing(str(exc), f"docs/{page} line {block.line}")
+            skip_if_extra_missing(str(exc), f"docs/{page} line {block.line}", exc)
             raise AssertionError(f"docs/{page} line {block.line}: {exc!r}") from exc
         except Exception as exc:
             raise AssertionError(f"docs/{page} line {block.line}: {exc!r}") from exc

@@ -23,7 +23,7 @@ def test_readme_examples_run() -> None:
         try:
             exec(compile(block, f"<README.md python block {number}>", "exec"), namespace)
         except ImportError as exc:
-            skip_if_extra_missing(str(exc), f"README.md python block {number}")
+            skip_if_extra_missing(str(exc), f"README.md python block {number}", exc)
             raise
 
 
