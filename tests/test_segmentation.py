@@ -134,6 +134,30 @@ def test_old_regex_warns_once_where_words_are_made(monkeypatch: pytest.MonkeyPat
         assert [unit.text for unit, _ in units] == ["a", "b"]
 
 
+def test_cli_and_batch_say_the_regex_warning_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from tokbytes import batch, cli
+
+    monkeypatch.setattr(segmentation, "UAX29_CONFORMANT", False)
+    monkeypatch.setattr(segmentation, "_uax29_warned", False)
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps(_bytes_records("'tis so")), encoding="utf-8")
+    assert cli.main(["show", str(answer), "--format", "json"]) == 0
+    out, err = capfd.readouterr()
+    expected = tokbytes.decode(_bytes_records("'tis so")).words.texts()
+    assert [u["text"] for u in json.loads(out)["units"]] == expected  # words as ever
+    assert err.startswith("tokbytes: warning: regex ") and err.count("\n") == 1
+    # a batch run with a pool: the parent says it once, the workers (forked after) stay quiet
+    monkeypatch.setattr(segmentation, "_uax29_warned", False)
+    lines = tmp_path / "in.jsonl"
+    lines.write_text("".join(json.dumps(_bytes_records(f"'{k} b")) + "\n" for k in range(300)))
+    with pytest.warns(tokbytes.SegmentationWarning) as said:
+        summary = batch.score(lines, tmp_path / "out.jsonl", workers=2)
+    assert summary.lines == 300 and summary.failed == 0 and len(said) == 1
+    assert "SegmentationWarning" not in capfd.readouterr().err  # nothing from the workers
+
+
 def _bytes_records(text: str) -> list[dict[str, object]]:
     data = text.encode()
     return records([bytes([b]) for b in data], [-0.01] * len(data))

@@ -39,6 +39,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import segmentation
 from .decoded import Decoded, decode
 from .errors import InputError, TokbytesError
 
@@ -524,11 +525,12 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group: the parent stops the run and cleans up. A forked
     # worker would also inherit the parent's SIGTERM handler (the CLI's): back to the default.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    segmentation._quiet_nonconformant_regex()  # the parent has warned, once
 
 
 def _local_engine(
@@ -550,7 +552,7 @@ def _local_engine(
     if method == "forkserver":
         # imported once in the server: each worker starts with it loaded
         context.set_forkserver_preload(["tokbytes.batch"])
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     try:
         pending: deque[Future[_Scored]] = deque()
         for chunk in chunks:
@@ -664,6 +666,8 @@ def score(
     paths = expand_inputs(inputs)
     cores = workers or available_cores()
     scorer = _Scorer(level, _Options(errors, attribution, choice, channel))
+    if not segmentation.UAX29_CONFORMANT and level in ("response", "word"):
+        segmentation._warn_nonconformant_regex(stacklevel=2)  # here, not once per worker
     fields = RESPONSE_FIELDS if level == "response" else UNIT_FIELDS
     started = time.perf_counter()
     results: Generator[_Scored, None, None]

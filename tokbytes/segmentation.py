@@ -69,10 +69,13 @@ SpanFunction = Callable[[str], Iterable[Any]]
 
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
 # regex releases before 2026.11.19 (the last one for Python 3.10 is 2026.9.29) miss word breaks
-# after leading Extend/Format/ZWJ/Regional_Indicator characters and split "a:\u0308b": 268 of
-# the 1944 lines of Unicode 17's WordBreakTest.txt. These probes find such a release.
-UAX29_CONFORMANT: bool = _WORD_BOUNDARY.split("\u0300A") == ["", "\u0300", "A", ""] and (
-    _WORD_BOUNDARY.split("a:\u0308b") == ["", "a:\u0308b", ""]
+# at the start of a text or line (a leading apostrophe joins the next letter; leading combining
+# marks, format characters and regional indicators too) and split "a:\u0308b": 268 of the 1944
+# lines of Unicode 17's WordBreakTest.txt. These probes find such a release.
+UAX29_CONFORMANT: bool = (
+    _WORD_BOUNDARY.split("\u0300A") == ["", "\u0300", "A", ""]
+    and _WORD_BOUNDARY.split("'o") == ["", "'", "o", ""]
+    and _WORD_BOUNDARY.split("a:\u0308b") == ["", "a:\u0308b", ""]
 )
 _uax29_warned = False
 # UAX #29 WB4: characters word rules look through. A word boundary is final once two other
@@ -458,19 +461,25 @@ def _checked_spans(function: SpanFunction, text: str) -> tuple[list[int], list[i
     return [s for s, _ in spans], [e for _, e in spans]
 
 
-def _warn_nonconformant_regex() -> None:
+def _warn_nonconformant_regex(stacklevel: int = 4) -> None:
     """Say once per process that this ``regex`` gives some UAX #29 word breaks wrong."""
     global _uax29_warned
     if not _uax29_warned:
         _uax29_warned = True
         warnings.warn(
             f"regex {regex.__version__} misses some UAX #29 word breaks (after a leading "
-            "combining mark, format character or flag letter, and around a combining mark after "
-            "':' or '.'); words may differ from Unicode 17 there. Upgrade regex to 2026.11.19 or "
-            'later (Python >= 3.11), or use words="icu".',
+            "apostrophe, combining mark or flag letter at the start of a line, and around a "
+            "combining mark after ':' or '.'); words may differ from Unicode 17 there. Upgrade "
+            'regex to 2026.11.19 or later (Python >= 3.11), or use words="icu".',
             SegmentationWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
+
+
+def _quiet_nonconformant_regex() -> None:
+    """No warning from this process (a batch worker: its parent has said it)."""
+    global _uax29_warned
+    _uax29_warned = True
 
 
 def _icu_breaker() -> Any:
