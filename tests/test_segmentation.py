@@ -12,7 +12,6 @@ import math
 import os
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from tests.test_stream import batch, streamed
 from tests.test_units import one_byte_per_token, unicode_cases
 from tests.texts import logprobs as logprob_values
 from tests.texts import records, splits
-from tokbytes import segmentation
+from tokbytes import _uax29_repair, segmentation
 from tokbytes.segmentation import UAX29_CONFORMANT, WordSegmenter, word_kinds, word_spans
 from tokbytes.strategies import payloads, stream_chunkings
 
@@ -85,77 +84,92 @@ def cl100k_records(text: str, logprob: float = -0.1) -> list[dict[str, object]]:
 # -- the Unicode 17 test files ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("repair", [False, True], ids=["as installed", "repair forced"])
 @pytest.mark.parametrize("words", SEGMENTERS)
-def test_words_of_both_segmenters_follow_unicode_word_break_test(words: str) -> None:
+def test_words_of_both_segmenters_follow_unicode_word_break_test(words: str, repair: bool) -> None:
+    """Every line, with the regex installed (an old one is repaired: Python 3.10) and with the
+    repair forced on whatever regex is installed (on a conformant one it must change nothing)."""
+    if repair and words != "uax29":
+        pytest.skip("the repair is of regex's UAX #29 boundaries only")
     cases = unicode_cases(require_shared("unicode/ucd-17.0.0/WordBreakTest.txt"))
-    if words == "uax29" and not UAX29_CONFORMANT:
-        wrong = [text for text, breaks in cases if WordSegmenter("uax29").bounds(text) != breaks]
-        assert wrong, "the probe calls this regex nonconformant, yet every line agrees"
-        pytest.skip(
-            f"regex {regex.__version__} predates its UAX #29 fixes (2026.11.19, Python >= 3.11): "
-            f"{len(wrong)} of {len(cases)} lines differ, and tokbytes warns so "
-            "(test_old_regex_warns_once_where_words_are_made)"
-        )
     agree = 0
-    for text, breaks in cases:
-        assert WordSegmenter(words).bounds(text) == breaks  # type: ignore[arg-type]
-        expected = []
-        for a, b in zip(breaks, breaks[1:]):
-            piece = text[a:b]
-            if piece.strip():
-                expected.append(
-                    (a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip()))
-                )
-        if any("\ud800" <= c <= "\udfff" for c in text):
-            assert word_spans(text, words) == expected
-        else:  # through tokbytes: one token per byte
-            doc = tokbytes.decode(_bytes_records(text), words=words)
-            assert [(w.start, w.end) for w in doc.words] == expected
-        agree += 1
+    with mock.patch.object(segmentation, "UAX29_CONFORMANT", UAX29_CONFORMANT and not repair):
+        for text, breaks in cases:
+            assert WordSegmenter(words).bounds(text) == breaks  # type: ignore[arg-type]
+            expected = []
+            for a, b in zip(breaks, breaks[1:]):
+                piece = text[a:b]
+                if piece.strip():
+                    expected.append(
+                        (a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip()))
+                    )
+            if any("\ud800" <= c <= "\udfff" for c in text):
+                assert word_spans(text, words) == expected
+            else:  # through tokbytes: one token per byte
+                doc = tokbytes.decode(_bytes_records(text), words=words)
+                assert [(w.start, w.end) for w in doc.words] == expected
+            agree += 1
     assert agree == len(cases) == 1944
 
 
-def test_the_regex_probe_tells_a_conformant_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_regex_probe_tells_a_conformant_regex() -> None:
     """The probes agree with the release notes: regex fixed these word breaks in 2026.11.19."""
     version = tuple(int(part) for part in regex.__version__.split(".")[:3])
     assert (version >= (2026, 11, 19)) == UAX29_CONFORMANT
 
 
-def test_old_regex_warns_once_where_words_are_made(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(segmentation, "UAX29_CONFORMANT", False)
-    monkeypatch.setattr(segmentation, "_uax29_warned", False)
-    chars = one_byte_per_token("no words yet").chars  # characters need no word breaks
-    assert len(chars) == 12
-    with pytest.warns(tokbytes.SegmentationWarning, match=r"Upgrade regex to 2026\.11\.19"):
-        assert [w.text for w in one_byte_per_token("two words").words] == ["two", "words"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # once per process: no second warning
-        units, _, _ = streamed([_bytes_records("a b")], "word")
-        assert [unit.text for unit, _ in units] == ["a", "b"]
+def test_an_old_regex_is_repaired_where_everyday_text_shows_it() -> None:
+    """What regex 2026.9.29 (Python 3.10) gets wrong: a leading apostrophe joins the word."""
+    text = "'Tis 'hello' and a:\u0308b\n\u0301x 🇫🇷🇩🇪x"
+    words = ["'", "Tis", "'", "hello", "'", "and", "a:\u0308b", "\u0301", "x", "🇫🇷", "🇩🇪", "x"]
+    assert [text[a:b] for a, b in word_spans(text)] == words
+    with mock.patch.object(segmentation, "UAX29_CONFORMANT", False):
+        assert [text[a:b] for a, b in word_spans(text)] == words
 
 
-def test_cli_and_batch_say_the_regex_warning_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    from tokbytes import batch, cli
+# Characters of the word break classes the repair is about, and their neighbours.
+TRICKY = [
+    "a",
+    "B",
+    "א",
+    "1",
+    "'",
+    "\u2019",
+    ".",
+    ":",
+    ",",
+    " ",
+    "\n",
+    "\u0308",
+    "\u200d",
+    "\u00ad",
+    "🇦",
+    "🇧",
+    "😀",
+    "_",
+    "ア",
+    "字",
+]
 
-    monkeypatch.setattr(segmentation, "UAX29_CONFORMANT", False)
-    monkeypatch.setattr(segmentation, "_uax29_warned", False)
-    answer = tmp_path / "answer.json"
-    answer.write_text(json.dumps(_bytes_records("'tis so")), encoding="utf-8")
-    assert cli.main(["show", str(answer), "--format", "json"]) == 0
-    out, err = capfd.readouterr()
-    expected = tokbytes.decode(_bytes_records("'tis so")).words.texts()
-    assert [u["text"] for u in json.loads(out)["units"]] == expected  # words as ever
-    assert err.startswith("tokbytes: warning: regex ") and err.count("\n") == 1
-    # a batch run with a pool: the parent says it once, the workers (forked after) stay quiet
-    monkeypatch.setattr(segmentation, "_uax29_warned", False)
-    lines = tmp_path / "in.jsonl"
-    lines.write_text("".join(json.dumps(_bytes_records(f"'{k} b")) + "\n" for k in range(300)))
-    with pytest.warns(tokbytes.SegmentationWarning) as said:
-        summary = batch.score(lines, tmp_path / "out.jsonl", workers=2)
-    assert summary.lines == 300 and summary.failed == 0 and len(said) == 1
-    assert "SegmentationWarning" not in capfd.readouterr().err  # nothing from the workers
+
+@settings(max_examples=scaled(200), deadline=None)
+@given(st.lists(st.sampled_from(TRICKY), max_size=12).map("".join))
+def test_the_repair_changes_nothing_on_a_conformant_regex(text: str) -> None:
+    if not UAX29_CONFORMANT:
+        pytest.skip(
+            f"regex {regex.__version__} is not conformant (WordBreakTest checks the repair)"
+        )
+    bounds = WordSegmenter("uax29").bounds(text)
+    assert _uax29_repair.repaired(text, bounds) == bounds
+
+
+@settings(max_examples=scaled(60), deadline=None)
+@given(st.lists(st.sampled_from(TRICKY), max_size=12).map("".join), st.data())
+def test_repaired_words_stream_as_they_decode(text: str, data: st.DataObject) -> None:
+    tokens = _bytes_records(text)
+    sizes = data.draw(st.lists(st.integers(1, 4), max_size=len(tokens)))
+    with mock.patch.object(segmentation, "UAX29_CONFORMANT", False):
+        _check_stream(tokens, sizes, "uax29")
 
 
 def _bytes_records(text: str) -> list[dict[str, object]]:

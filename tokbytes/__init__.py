@@ -15,7 +15,6 @@ from .decoded import decode as decode
 from .errors import DecodeError as DecodeError
 from .errors import InputError as InputError
 from .errors import RangeError as RangeError
-from .errors import SegmentationWarning as SegmentationWarning
 from .errors import TokbytesError as TokbytesError
 from .json_fields import JsonError as JsonError
 from .json_fields import JsonField as JsonField
@@ -50,7 +49,6 @@ __all__ = [
     "JsonField",
     "Problem",
     "RangeError",
-    "SegmentationWarning",
     "StreamDecoder",
     "TokbytesError",
     "Token",

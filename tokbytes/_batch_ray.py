@@ -18,7 +18,6 @@ import pickle
 from collections.abc import Generator, Sequence
 from typing import Any
 
-from . import segmentation
 from .batch import _CHUNK_LINES, _Scored, _Scorer, split_lines
 from .errors import InputError
 
@@ -48,7 +47,6 @@ def _score_block(scorer: _Scorer, batch: Any) -> dict[str, list[bytes]]:
     """A block of lines → one row holding the pickled result (rows exactly as the local engine
     makes them: no type conversion on the way back)."""
     lines = list(zip(batch.column("source").to_pylist(), batch.column("line").to_pylist()))
-    segmentation._quiet_nonconformant_regex()  # the driver has warned, once
     return {"scored": [pickle.dumps(scorer.chunk(lines), protocol=pickle.HIGHEST_PROTOCOL)]}
 
 

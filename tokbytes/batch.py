@@ -39,7 +39,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import segmentation
 from .decoded import Decoded, decode
 from .errors import InputError, TokbytesError
 
@@ -525,12 +524,11 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _start_worker() -> None:
+def _ignore_interrupts() -> None:
     # Ctrl-C reaches the whole process group: the parent stops the run and cleans up. A forked
     # worker would also inherit the parent's SIGTERM handler (the CLI's): back to the default.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    segmentation._quiet_nonconformant_regex()  # the parent has warned, once
 
 
 def _local_engine(
@@ -552,7 +550,7 @@ def _local_engine(
     if method == "forkserver":
         # imported once in the server: each worker starts with it loaded
         context.set_forkserver_preload(["tokbytes.batch"])
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
     try:
         pending: deque[Future[_Scored]] = deque()
         for chunk in chunks:
@@ -666,8 +664,6 @@ def score(
     paths = expand_inputs(inputs)
     cores = workers or available_cores()
     scorer = _Scorer(level, _Options(errors, attribution, choice, channel))
-    if not segmentation.UAX29_CONFORMANT and level in ("response", "word"):
-        segmentation._warn_nonconformant_regex(stacklevel=2)  # here, not once per worker
     fields = RESPONSE_FIELDS if level == "response" else UNIT_FIELDS
     started = time.perf_counter()
     results: Generator[_Scored, None, None]

@@ -22,7 +22,6 @@ import json
 import os
 import sys
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -734,25 +733,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line_warning(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: Any = None,
-    line: str | None = None,
-) -> None:
-    """Warnings as one line each, like the errors (no source file and line)."""
-    sys.stderr.write(f"tokbytes: warning: {message}\n")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the console script; returns the exit status (0, or 2 for bad input or usage)."""
     with contextlib.suppress(AttributeError, ValueError):
         if (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
             sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
     args = _parser().parse_args(argv)
-    warnings.showwarning = _one_line_warning
     try:
         status: int = args.run(args)
         sys.stdout.flush()

@@ -16,7 +16,7 @@ Messages name where the problem is (token index, field, byte offset), the bad va
 
 from __future__ import annotations
 
-__all__ = ["DecodeError", "InputError", "RangeError", "SegmentationWarning", "TokbytesError"]
+__all__ = ["DecodeError", "InputError", "RangeError", "TokbytesError"]
 
 
 class TokbytesError(ValueError):
@@ -65,7 +65,3 @@ class DecodeError(TokbytesError):
         self.bad_bytes = bad_bytes
         self.truncated = truncated
 
-
-class SegmentationWarning(UserWarning):
-    """The installed ``regex`` gives some UAX #29 word boundaries wrong (releases before
-    2026.11.19; Python 3.10 has no later one): words may differ from Unicode's there."""

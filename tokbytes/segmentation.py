@@ -30,7 +30,6 @@ before a match are final once a character after the match has arrived.
 
 from __future__ import annotations
 
-import warnings
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,8 @@ from typing import Any, Literal
 import regex
 
 from . import _speedups
-from .errors import InputError, SegmentationWarning
+from ._uax29_repair import repaired
+from .errors import InputError
 
 __all__ = [
     "WORD_KINDS",
@@ -68,16 +68,14 @@ WORD_KINDS: tuple[WordKind, ...] = (
 SpanFunction = Callable[[str], Iterable[Any]]
 
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
-# regex releases before 2026.11.19 (the last one for Python 3.10 is 2026.9.29) miss word breaks
-# at the start of a text or line (a leading apostrophe joins the next letter; leading combining
-# marks, format characters and regional indicators too) and split "a:\u0308b": 268 of the 1944
-# lines of Unicode 17's WordBreakTest.txt. These probes find such a release.
+# regex releases before 2026.11.19 (the newest for Python 3.10 is 2026.9.29) get some word breaks
+# wrong (a leading apostrophe joins the next word; see _uax29_repair). These probes find such a
+# release: its boundaries are then repaired.
 UAX29_CONFORMANT: bool = (
     _WORD_BOUNDARY.split("\u0300A") == ["", "\u0300", "A", ""]
     and _WORD_BOUNDARY.split("'o") == ["", "'", "o", ""]
     and _WORD_BOUNDARY.split("a:\u0308b") == ["", "a:\u0308b", ""]
 )
-_uax29_warned = False
 # UAX #29 WB4: characters word rules look through. A word boundary is final once two other
 # characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
 _LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
@@ -190,9 +188,10 @@ class WordSegmenter:
         """The segments of ``text`` in order (they join to ``text``; some may be empty)."""
         if self.words == "icu":
             return _icu_pieces(text, self.locale)
-        if not UAX29_CONFORMANT:
-            _warn_nonconformant_regex()
         pieces: list[str] = _WORD_BOUNDARY.split(text)
+        if not UAX29_CONFORMANT:
+            bounds = repaired(text, list(accumulate(map(len, pieces), initial=0)))
+            pieces = list(map(text.__getitem__, map(slice, bounds, bounds[1:])))
         return pieces
 
     def _last_cut(self, text: str, after: int) -> int:
@@ -250,13 +249,19 @@ class WordSegmenter:
             found = accumulate(map(len, _icu_pieces(scanned, self.locale)))
             bounds = [0, *(b - shift for b in found if shift < b <= shift + limit)]
         else:
-            if not UAX29_CONFORMANT:
-                _warn_nonconformant_regex()
             bounds = [0]
             # pos= keeps the context visible to the rules that look back; no endpos: WB6/WB12
             # look one character past the position.
-            for match in _WORD_BOUNDARY.finditer(context + real, shift + 1):
-                position = match.start() - shift
+            scanned = context + real
+            if UAX29_CONFORMANT:
+                breaks: Iterable[int] = (
+                    m.start() for m in _WORD_BOUNDARY.finditer(scanned, shift + 1)
+                )
+            else:  # repaired on the whole scan: its rules look back as far as regex's
+                whole = [m.start() for m in _WORD_BOUNDARY.finditer(scanned)]
+                breaks = (b for b in repaired(scanned, [0, *whole, len(scanned)]) if b > shift)
+            for position in breaks:
+                position -= shift
                 if position > limit:
                     break
                 bounds.append(position)
@@ -459,27 +464,6 @@ def _checked_spans(function: SpanFunction, text: str) -> tuple[list[int], list[i
                 field="words",
             )
     return [s for s, _ in spans], [e for _, e in spans]
-
-
-def _warn_nonconformant_regex(stacklevel: int = 4) -> None:
-    """Say once per process that this ``regex`` gives some UAX #29 word breaks wrong."""
-    global _uax29_warned
-    if not _uax29_warned:
-        _uax29_warned = True
-        warnings.warn(
-            f"regex {regex.__version__} misses some UAX #29 word breaks (after a leading "
-            "apostrophe, combining mark or flag letter at the start of a line, and around a "
-            "combining mark after ':' or '.'); words may differ from Unicode 17 there. Upgrade "
-            'regex to 2026.11.19 or later (Python >= 3.11), or use words="icu".',
-            SegmentationWarning,
-            stacklevel=stacklevel,
-        )
-
-
-def _quiet_nonconformant_regex() -> None:
-    """No warning from this process (a batch worker: its parent has said it)."""
-    global _uax29_warned
-    _uax29_warned = True
 
 
 def _icu_breaker() -> Any:
