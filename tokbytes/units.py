@@ -64,7 +64,6 @@ _JOINING = regex.compile(
     r"[\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=Regional_Indicator}"
     r"\p{GCB=L}\p{GCB=V}\p{GCB=T}\p{GCB=CR}]+"
 )
-_WORD_BOUNDARY = regex.compile(r"(?w)\b")
 # A run of conjunct linkers and extenders (with a linker) that follows no consonant, before a
 # consonant: GB9c does not apply, so the consonant starts a new cluster.
 _LINKER = regex.compile(r"\p{InCB=Linker}")
