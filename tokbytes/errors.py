@@ -64,4 +64,3 @@ class DecodeError(TokbytesError):
         self.byte_offset = byte_offset
         self.bad_bytes = bad_bytes
         self.truncated = truncated
-

@@ -40,7 +40,7 @@ from typing import Any, Literal
 import regex
 
 from . import _speedups
-from ._uax29_repair import repaired
+from ._uax29_repair import _REGIONAL, repaired
 from .errors import InputError
 
 __all__ = [
@@ -79,7 +79,6 @@ UAX29_CONFORMANT: bool = (
 # UAX #29 WB4: characters word rules look through. A word boundary is final once two other
 # characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
 _LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
-_REGIONAL = regex.compile(r"\p{WB=Regional_Indicator}")
 # Characters ICU's word rules hand to a dictionary as whole runs ($dictionary in ICU's word.txt:
 # Han, kana, Hangul syllables, Line_Break=Complex_Context), with what attaches to them.
 _DICTIONARY_CHAR = (
