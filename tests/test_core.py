@@ -17,6 +17,7 @@ import sys
 import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -223,6 +224,49 @@ def test_the_core_takes_plain_records_and_agrees_bit_for_bit(
         assert doc.alignment.token_lengths is None
         assert doc.alignment.core is not None
     _both(records, batch=3, cuts=[1, 5], spans=[(0, 7)], attribution=attribution)
+
+
+def _iterated_keeping(
+    records: list[Any], level: str, attribution: str, keep: list[bool]
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Every unit as read while iterating, the units kept (by ``keep``, cyclically) read again
+    after the loop, and ``pairwise`` pairs read after the loop (each unit held for two steps)."""
+    seq = tokbytes.decode(records, attribution=attribution).units(level)
+    seen, kept = [], []
+    for i, unit in enumerate(seq):
+        seen.append(_bits(tuple(unit)))
+        if keep[i % len(keep)]:
+            kept.append(unit)
+    pairs = list(pairwise(seq))
+    held = next(iter(seq), None)  # a unit held by a name alone while another loop runs
+    for _ in seq:
+        pass
+    return (
+        seen,
+        [_bits(tuple(u)) for u in kept] + [_bits(tuple(held or ()))],
+        [(_bits(tuple(a)), _bits(tuple(b))) for a, b in pairs],
+    )
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(top_logprobs=0, max_token_bytes=3),
+    st.sampled_from(LEVELS),
+    st.sampled_from(("cover", "split")),
+    st.lists(st.booleans(), min_size=1, max_size=5),
+)
+def test_units_kept_while_iterating_never_change(
+    payload: tbst.Payload, level: str, attribution: str, keep: list[bool]
+) -> None:
+    """The core's iterator refills a unit it made two steps before when nothing else holds it
+    (``for u in doc.chars`` drops each unit a step later): a unit the caller keeps, in a list,
+    in ``pairwise`` or in a name, must never be refilled."""
+    records = [dict(r) for r in payload.tokens]
+    compiled = _iterated_keeping(records, level, attribution, keep)
+    with _speedups.forced_pure():
+        pure = _iterated_keeping(records, level, attribution, keep)
+    assert compiled == pure
 
 
 @needs_core

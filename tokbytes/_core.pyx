@@ -244,6 +244,37 @@ cdef extern from *:
     object tokbytes_unit8(PyTypeObject*, object, object, object, object, object, object, object)
 
 
+cdef extern from *:
+    """
+    /* A unit's first seven fields replaced in place (the eighth, replaced_bytes, stays None),
+       for a unit only the caller holds (reference count 1): nobody can see the change, as when
+       zip() and enumerate() reuse their result tuple. The old fields are strings, ints, a tuple
+       of ints and a float: dropping them runs no Python code. */
+    static PyObject* tokbytes_unit8_refill(PyObject* unit, PyObject* f0, PyObject* f1,
+                                           PyObject* f2, PyObject* f3, PyObject* f4,
+                                           PyObject* f5, PyObject* f6) {
+        PyObject* fields[7] = {f0, f1, f2, f3, f4, f5, f6};
+        PyObject* old;
+        for (int k = 0; k < 7; k++) {
+            old = PyTuple_GET_ITEM(unit, k);
+            Py_INCREF(fields[k]);
+            PyTuple_SET_ITEM(unit, k, fields[k]);
+            Py_DECREF(old);
+        }
+        Py_INCREF(unit);
+        return unit;
+    }
+    #ifdef Py_GIL_DISABLED
+    #define TOKBYTES_REUSE 0
+    #else
+    #define TOKBYTES_REUSE 1
+    #endif
+    """
+    object tokbytes_unit8_refill(object, object, object, object, object, object, object, object)
+    int TOKBYTES_REUSE
+    Py_ssize_t Py_REFCNT(object)
+
+
 cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
                               long long byte_end, object tokens, object logprob):
     """A :class:`~tokbytes.records.Unit` (``replaced_bytes`` None)."""
@@ -451,6 +482,12 @@ cdef class UnitIterator:
     cdef Py_ssize_t last_end
     cdef long long last_byte_end
     cdef object last_end_obj, last_byte_end_obj
+    # The last two units returned. ``for u in units`` still holds the last one when it asks for
+    # the next, but no longer the one before: when nothing else holds that one (its reference
+    # count is ours alone) it is refilled in place instead of freeing one tuple and making
+    # another. Only where units are made by PyType_GenericAlloc (no cached hash) and the GIL
+    # makes a reference count of 1 final.
+    cdef object recent, older
 
     def __iter__(self):
         return self
@@ -492,15 +529,32 @@ cdef class UnitIterator:
             byte_end_obj = PyLong_FromLongLong(be + al.byte_base)
         self.last_end, self.last_end_obj = end, end_obj
         self.last_byte_end, self.last_byte_end_obj = be, byte_end_obj
-        return _unit_of(
-            al.char_text(start, end),
-            start_obj,
-            end_obj,
-            byte_start_obj,
-            byte_end_obj,
-            tokens,
-            al.score_object(first, last, bs, be, self.split, self.whole),
-        )
+        cdef object reused = self.older
+        if _GENERIC_ALLOC and TOKBYTES_REUSE and reused is not None and Py_REFCNT(reused) == 2:
+            # 2: self.older and the local name reused
+            unit = tokbytes_unit8_refill(
+                reused,
+                al.char_text(start, end),
+                start_obj,
+                end_obj,
+                byte_start_obj,
+                byte_end_obj,
+                tokens,
+                al.score_object(first, last, bs, be, self.split, self.whole),
+            )
+        else:
+            unit = _unit_of(
+                al.char_text(start, end),
+                start_obj,
+                end_obj,
+                byte_start_obj,
+                byte_end_obj,
+                tokens,
+                al.score_object(first, last, bs, be, self.split, self.whole),
+            )
+        self.older = self.recent
+        self.recent = unit
+        return unit
 
 
 def aligned(str text, token_ends, list logprobs, char_bounds, long long token_base,
