@@ -17,12 +17,13 @@ import sys
 import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import pairwise
+from itertools import pairwise, product
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ import tokbytes.strategies as tbst
 from tokbytes import _speedups, units
 from tokbytes.alignment import left_sum
 from tokbytes.recovery import suspicious
+from tokbytes.segmentation import _words_of_pieces
 
 needs_core = pytest.mark.skipif(
     _speedups.core is None, reason="the compiled core is not in use (not built, or TOKBYTES_PURE)"
@@ -336,6 +338,81 @@ def test_left_sum_is_the_plain_left_to_right_sum(values: list[float]) -> None:
     assert left_sum(values).hex() == total.hex()
     if _speedups.core is not None:
         assert _speedups.core.left_sum(values).hex() == total.hex()
+
+
+# -- words of ASCII text: the UAX #29 rules in C against regex ------------------------------------
+
+_WB_PROPERTIES = (
+    "ALetter",
+    "Numeric",
+    "MidLetter",
+    "MidNumLet",
+    "Single_Quote",
+    "MidNum",
+    "ExtendNumLet",
+    "WSegSpace",
+    "CR",
+    "LF",
+    "Newline",
+)
+# One character of each Word_Break class ASCII has, Double_Quote and two Others among them.
+_WB_SAMPLES = "aZ0:.',;_ \r\n\x0b\t\"!"
+
+
+def _regex_words(text: str) -> tuple[list[int], list[int]]:
+    """The pure path's words: ``regex`` ``(?w)\\b`` segments, kept and trimmed in Python."""
+    starts, ends = _words_of_pieces(regex.split(r"(?w)\b", text))
+    return list(starts), list(ends)
+
+
+def _core_words(text: str) -> tuple[list[int], list[int]]:
+    assert _speedups.core is not None
+    starts, ends = _speedups.core.ascii_word_ranges(text)
+    return list(starts), list(ends)
+
+
+@needs_core
+def test_the_cores_ascii_word_classes_are_regexs() -> None:
+    assert _speedups.core is not None
+    expected = []
+    for code in range(128):
+        found = [p for p in _WB_PROPERTIES if regex.match(rf"\p{{WB={p}}}", chr(code))]
+        expected.append(found[0] if found else "Other")  # Double_Quote meets no ASCII rule
+    assert _speedups.core.ascii_word_classes() == expected
+
+
+@needs_core
+def test_ascii_words_equal_regexs_on_every_short_text() -> None:
+    """Every text of up to 4 characters of one of each class (the rules look two characters
+    either way), and every ASCII character between and beside them."""
+    texts = ["".join(chars) for size in range(5) for chars in product(_WB_SAMPLES, repeat=size)]
+    for code in range(128):
+        c = chr(code)
+        for x, y in product(_WB_SAMPLES, repeat=2):
+            texts += [x + c + y, c + x + y, x + y + c, c + c + x, x + c + y + c]
+    for text in texts:
+        assert _core_words(text) == _regex_words(text), repr(text)
+
+
+@needs_core
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60), st.text(max_size=3))
+def test_ascii_words_equal_regexs(text: str, more: str) -> None:
+    assert _core_words(text) == _regex_words(text)
+    if not more.isascii():  # the rest: the regex path
+        assert _speedups.core is not None
+        assert _speedups.core.ascii_word_ranges(text + more) is None
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(st.text(alphabet=_WB_SAMPLES + "bY19-$@( ", max_size=40), top_logprobs=0),
+    st.sampled_from(("cover", "split")),
+)
+def test_ascii_words_compiled_equal_pure_bit_for_bit(
+    payload: tbst.Payload, attribution: str
+) -> None:
+    _both(payload.tokens, batch=4, cuts=[2, 7], spans=[(1, 9)], attribution=attribution)
 
 
 # -- the build -----------------------------------------------------------------------------------

@@ -153,8 +153,12 @@ class WordSegmenter:
         if callable(self.words):
             starts, ends = _checked_spans(self.words, text)
             return _words_of(text, starts, ends)
-        pieces = self._pieces(text)
         core = _speedups.core
+        if core is not None and self.words == "uax29":  # ASCII text: the rules in C, no regex
+            found: tuple[array[int], array[int]] | None = core.ascii_word_ranges(text)
+            if found is not None:
+                return found
+        pieces = self._pieces(text)
         if core is not None:  # the same ranges, in one C loop
             ranges: tuple[array[int], array[int]] = core.word_ranges(pieces)
             return ranges
