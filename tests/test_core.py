@@ -32,12 +32,23 @@ import tokbytes.strategies as tbst
 from tokbytes import _speedups, units
 from tokbytes.alignment import left_sum
 from tokbytes.recovery import suspicious
-from tokbytes.segmentation import _words_of_pieces
+from tokbytes.segmentation import _icu_pieces, _words_of_pieces
 
 needs_core = pytest.mark.skipif(
     _speedups.core is None, reason="the compiled core is not in use (not built, or TOKBYTES_PURE)"
 )
 LEVELS = ("char", "grapheme", "word")
+
+
+def _icu_installed() -> bool:
+    try:
+        import icu4py.breakers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_icu = pytest.mark.skipif(not _icu_installed(), reason='needs pip install "tokbytes[icu]"')
 
 
 # -- a full picture of a decode, floats as hex ---------------------------------------------------
@@ -381,8 +392,7 @@ def test_the_cores_ascii_word_classes_are_regexs() -> None:
     assert _speedups.core.ascii_word_classes() == expected
 
 
-@needs_core
-def test_ascii_words_equal_regexs_on_every_short_text() -> None:
+def _short_ascii_texts() -> list[str]:
     """Every text of up to 4 characters of one of each class (the rules look two characters
     either way), and every ASCII character between and beside them."""
     texts = ["".join(chars) for size in range(5) for chars in product(_WB_SAMPLES, repeat=size)]
@@ -390,8 +400,23 @@ def test_ascii_words_equal_regexs_on_every_short_text() -> None:
         c = chr(code)
         for x, y in product(_WB_SAMPLES, repeat=2):
             texts += [x + c + y, c + x + y, x + y + c, c + c + x, x + c + y + c]
-    for text in texts:
+    return texts
+
+
+@needs_core
+def test_ascii_words_equal_regexs_on_every_short_text() -> None:
+    for text in _short_ascii_texts():
         assert _core_words(text) == _regex_words(text), repr(text)
+
+
+@needs_core
+@needs_icu
+def test_icus_root_words_of_ascii_are_the_cores() -> None:
+    """``words="icu"`` with the root locale takes the core's ASCII path: ICU's rules there are
+    UAX #29's (a locale may tailor them: those go to ICU)."""
+    for text in _short_ascii_texts():
+        starts, ends = _words_of_pieces(_icu_pieces(text, ""))
+        assert _core_words(text) == (list(starts), list(ends)), repr(text)
 
 
 @needs_core
@@ -404,15 +429,29 @@ def test_ascii_words_equal_regexs(text: str, more: str) -> None:
 
 
 @needs_core
+@pytest.mark.parametrize(
+    "words",
+    ["uax29", pytest.param("icu", marks=needs_icu), pytest.param("locale", marks=needs_icu)],
+)
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
-    tbst.payloads(st.text(alphabet=_WB_SAMPLES + "bY19-$@( ", max_size=40), top_logprobs=0),
-    st.sampled_from(("cover", "split")),
+    payload=tbst.payloads(st.text(alphabet=_WB_SAMPLES + "bY19-$@( ", max_size=40), top_logprobs=0),
+    attribution=st.sampled_from(("cover", "split")),
 )
 def test_ascii_words_compiled_equal_pure_bit_for_bit(
-    payload: tbst.Payload, attribution: str
+    words: str, payload: tbst.Payload, attribution: str
 ) -> None:
-    _both(payload.tokens, batch=4, cuts=[2, 7], spans=[(1, 9)], attribution=attribution)
+    segmenter: Any = words
+    if words == "locale":  # a locale may tailor the rules: ICU itself, both ways
+        segmenter = tokbytes.WordSegmenter("icu", locale="en_US_POSIX")
+    _both(
+        payload.tokens,
+        batch=4,
+        cuts=[2, 7],
+        spans=[(1, 9)],
+        attribution=attribution,
+        words=segmenter,
+    )
 
 
 # -- the build -----------------------------------------------------------------------------------

@@ -154,7 +154,11 @@ class WordSegmenter:
             starts, ends = _checked_spans(self.words, text)
             return _words_of(text, starts, ends)
         core = _speedups.core
-        if core is not None and self.words == "uax29":  # ASCII text: the rules in C, no regex
+        # ASCII text: the UAX #29 rules in C, no regex; ICU's root rules are the same there
+        # (tests/test_core.py checks both against every short ASCII text)
+        if core is not None and (
+            self.words == "uax29" or (self.words == "icu" and not self.locale)
+        ):
             found: tuple[array[int], array[int]] | None = core.ascii_word_ranges(text)
             if found is not None:
                 return found
