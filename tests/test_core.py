@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 import tokbytes
 import tokbytes.strategies as tbst
-from tokbytes import _speedups, units
+from tokbytes import _speedups, segmentation, units
 from tokbytes.alignment import left_sum
 from tokbytes.recovery import suspicious
 from tokbytes.segmentation import _icu_pieces, _words_of_pieces
@@ -405,24 +405,30 @@ def _short_ascii_texts() -> list[str]:
 
 @needs_core
 def test_ascii_words_equal_regexs_on_every_short_text() -> None:
-    for text in _short_ascii_texts():
-        assert _core_words(text) == _regex_words(text), repr(text)
+    """The core's rules stand in for ``regex`` exactly when they agree on every short text:
+    the probe run once per process decides it (an older ``regex`` joins ``'a``)."""
+    differ = [t for t in _short_ascii_texts() if _core_words(t) != _regex_words(t)]
+    assert segmentation._core_ascii_words("uax29") == (not differ), differ[:5]
 
 
 @needs_core
 @needs_icu
 def test_icus_root_words_of_ascii_are_the_cores() -> None:
-    """``words="icu"`` with the root locale takes the core's ASCII path: ICU's rules there are
-    UAX #29's (a locale may tailor them: those go to ICU)."""
+    """``words="icu"`` with the root locale takes the core's ASCII path when ICU's rules there
+    are UAX #29's (a locale may tailor them: those always go to ICU)."""
+    differ = []
     for text in _short_ascii_texts():
         starts, ends = _words_of_pieces(_icu_pieces(text, ""))
-        assert _core_words(text) == (list(starts), list(ends)), repr(text)
+        if _core_words(text) != (list(starts), list(ends)):
+            differ.append(text)
+    assert segmentation._core_ascii_words("icu") == (not differ), differ[:5]
 
 
 @needs_core
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60), st.text(max_size=3))
 def test_ascii_words_equal_regexs(text: str, more: str) -> None:
-    assert _core_words(text) == _regex_words(text)
+    if segmentation._core_ascii_words("uax29"):
+        assert _core_words(text) == _regex_words(text)
     if not more.isascii():  # the rest: the regex path
         assert _speedups.core is not None
         assert _speedups.core.ascii_word_ranges(text + more) is None
