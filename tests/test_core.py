@@ -406,7 +406,7 @@ def _short_ascii_texts() -> list[str]:
 @needs_core
 def test_ascii_words_equal_regexs_on_every_short_text() -> None:
     """The core's rules stand in for ``regex`` exactly when they agree on every short text:
-    the probe run once per process decides it (an older ``regex`` joins ``'a``)."""
+    the probe run once per process decides it (``regex`` 2026.9.29 joins ``'a``)."""
     differ = [t for t in _short_ascii_texts() if _core_words(t) != _regex_words(t)]
     assert segmentation._core_ascii_words("uax29") == (not differ), differ[:5]
 

@@ -460,8 +460,8 @@ _core_ascii_agrees: dict[str, bool] = {}
 def _core_ascii_words(words: str) -> bool:
     """Whether the core's UAX #29 rules for ASCII text (``core.ascii_word_ranges``) give what
     the segmenter ``words`` (``"uax29"``, or ``"icu"`` with the root locale) gives here: checked
-    once per process on :data:`_ASCII_PROBE` (3 ms), as versions differ (``regex`` before
-    2026.12 keeps an apostrophe before a letter in its word: ``'a``). Never for a callable.
+    once per process on :data:`_ASCII_PROBE` (3 ms), as versions differ (``regex``
+    2026.9.29 keeps an apostrophe before a letter in its word: ``'a``). Never for a callable.
     """
     agrees = _core_ascii_agrees.get(words)
     core = _speedups.core
