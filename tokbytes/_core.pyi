@@ -1,7 +1,7 @@
 """Types of the compiled core (``_core.pyx``); see that file and ``_speedups.py``."""
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .records import Unit
@@ -12,6 +12,9 @@ def left_sum(values: Any) -> float | None: ...
 def word_ranges(pieces: list[str]) -> tuple[array[int], array[int]]: ...
 def ascii_word_classes() -> list[str]: ...
 def ascii_word_ranges(text: str) -> tuple[array[int], array[int]] | None: ...
+def uax29_word_ranges(
+    text: str, split: Callable[[str], list[str]], min_gap: int = 64
+) -> tuple[array[int], array[int]]: ...
 
 class Aligned:
     text: str

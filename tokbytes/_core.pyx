@@ -305,15 +305,40 @@ cdef inline bint _ascii_word_break(const unsigned char* c, Py_ssize_t i, Py_ssiz
     return True
 
 
-def ascii_word_ranges(str text):
-    """``word_ranges(regex.split(r"(?w)\\b", text))`` for ASCII text, in one C pass; None
-    when ``text`` is not ASCII."""
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, segment = 0, count = 0, cap, k, last
-    if not PyUnicode_IS_ASCII(text):
-        return None
-    cdef const unsigned char* c = <const unsigned char*>PyUnicode_DATA(text)
-    cap = n // 4 + 16
-    cdef array starts = clone(_Q, cap, False), ends = clone(_Q, cap, False)
+cdef struct _Words:
+    long long* starts
+    long long* ends
+    Py_ssize_t count, cap
+
+
+cdef int _add_word(_Words* w, long long start, long long end) except -1:
+    if w.count == w.cap:
+        w.cap = 2 * w.cap + 64
+        grown_starts = <long long*>realloc(w.starts, w.cap * sizeof(long long))
+        if grown_starts == NULL:
+            raise MemoryError()
+        w.starts = grown_starts
+        grown_ends = <long long*>realloc(w.ends, w.cap * sizeof(long long))
+        if grown_ends == NULL:
+            raise MemoryError()
+        w.ends = grown_ends
+    w.starts[w.count] = start
+    w.ends[w.count] = end
+    w.count += 1
+    return 0
+
+
+cdef object _words_arrays(_Words* w):
+    cdef array starts = clone(_Q, w.count, False), ends = clone(_Q, w.count, False)
+    if w.count:
+        memcpy(starts.data.as_longlongs, w.starts, w.count * sizeof(long long))
+        memcpy(ends.data.as_longlongs, w.ends, w.count * sizeof(long long))
+    return starts, ends
+
+
+cdef int _ascii_words(const unsigned char* c, Py_ssize_t n, long long offset, _Words* w) except -1:
+    """Add the words of the ASCII text ``c[:n]`` (offsets shifted by ``offset``)."""
+    cdef Py_ssize_t i, segment = 0, k, last
     for i in range(1, n + 1):
         if i < n and not _ascii_word_break(c, i, n):
             continue
@@ -324,17 +349,113 @@ def ascii_word_ranges(str text):
         if k <= last:
             while Py_UNICODE_ISSPACE(c[last]):
                 last -= 1
-            if count == cap:
-                cap = 2 * cap
-                resize(starts, cap)
-                resize(ends, cap)
-            starts.data.as_longlongs[count] = k
-            ends.data.as_longlongs[count] = last + 1
-            count += 1
+            _add_word(w, offset + k, offset + last + 1)
         segment = i
-    resize(starts, count)
-    resize(ends, count)
-    return starts, ends
+    return 0
+
+
+cdef int _piece_words(list pieces, long long offset, _Words* w) except -1:
+    """Add the words of a text split at its word boundaries (as :func:`word_ranges`)."""
+    cdef Py_ssize_t i, k, last, size
+    for i in range(PyList_GET_SIZE(pieces)):
+        piece = <object>PyList_GET_ITEM(pieces, i)
+        size = PyUnicode_GET_LENGTH(piece)
+        for k in range(size):
+            if not Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, k)):
+                last = size - 1
+                while Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, last)):
+                    last -= 1
+                _add_word(w, offset + k, offset + last + 1)
+                break
+        offset += size
+    return 0
+
+
+def ascii_word_ranges(str text):
+    """``word_ranges(regex.split(r"(?w)\\b", text))`` for ASCII text, in one C pass; None
+    when ``text`` is not ASCII."""
+    if not PyUnicode_IS_ASCII(text):
+        return None
+    cdef _Words w
+    w.starts, w.ends, w.count, w.cap = NULL, NULL, 0, 0
+    try:
+        _ascii_words(<const unsigned char*>PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), 0, &w)
+        return _words_arrays(&w)
+    finally:
+        free(w.starts)
+        free(w.ends)
+
+
+cdef inline bint _safe_cut(Py_UCS4 x, Py_UCS4 y) noexcept:
+    """Whether there is a word boundary between the characters ``x`` and ``y`` that depends on
+    them alone, and no rule deciding another boundary looks across it: both are ASCII (no WB4
+    Extend/Format/ZWJ on either side) and ``x`` takes part in no joining rule (not a letter,
+    digit, Mid* or ExtendNumLet: WB5-WB13b and their lookarounds need one), nor WB3 (CR LF)
+    or WB3d (space space). The text either side can then be segmented alone."""
+    if x >= 128 or y >= 128:
+        return False
+    cdef unsigned char a = _WB[x], b = _WB[y]
+    if a == WB_LETTER or a == WB_NUMERIC or a == WB_EXTEND_NUM_LET or _mid_letter(a) or _mid_num(a):
+        return False
+    return not (a == WB_SPACE and b == WB_SPACE or a == WB_CR and b == WB_LF)
+
+
+def uax29_word_ranges(str text, split, Py_ssize_t min_gap=64):
+    """``word_ranges(split(text))`` (``split``: ``regex``'s ``(?w)\\b`` split) for any text:
+    ASCII stretches in C, the rest by ``split`` on windows around the non-ASCII characters,
+    cut where the boundary is certain and no rule looks across (:func:`_safe_cut`). ASCII
+    stretches shorter than ``min_gap`` between two windows go to ``split`` with them."""
+    if PyUnicode_IS_ASCII(text):
+        return ascii_word_ranges(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), q = 0, ws, we, done = 0, k
+    cdef Py_ssize_t window_start = -1, window_end = -1
+    cdef bint found
+    cdef unsigned char* buffer = <unsigned char*>malloc(n + 1)
+    if buffer == NULL:
+        raise MemoryError()
+    cdef _Words w
+    w.starts, w.ends, w.count, w.cap = NULL, NULL, 0, 0
+    try:
+        while True:
+            while q < n and PyUnicode_READ_CHAR(text, q) < 128:
+                q += 1
+            found = q < n
+            if found:  # the window around the non-ASCII character at q
+                ws = q
+                while ws > 0 and not _safe_cut(
+                    PyUnicode_READ_CHAR(text, ws - 1), PyUnicode_READ_CHAR(text, ws)
+                ):
+                    ws -= 1
+                we = q + 1
+                while we < n and not _safe_cut(
+                    PyUnicode_READ_CHAR(text, we - 1), PyUnicode_READ_CHAR(text, we)
+                ):
+                    we += 1
+                q = we
+                if window_start >= 0 and ws - window_end < min_gap:  # one window with the last
+                    window_end = we
+                    continue
+            if window_start >= 0:  # the ASCII stretch before the last window, then the window
+                for k in range(done, window_start):
+                    buffer[k - done] = <unsigned char>PyUnicode_READ_CHAR(text, k)
+                _ascii_words(buffer, window_start - done, done, &w)
+                if window_end - window_start == n:  # the whole text: no copy
+                    _piece_words(split(text), 0, &w)
+                else:
+                    _piece_words(split(PyUnicode_Substring(text, window_start, window_end)),
+                                 window_start, &w)
+                done = window_end
+            if not found:
+                break
+            window_start, window_end = ws, we
+        for k in range(done, n):
+            buffer[k - done] = <unsigned char>PyUnicode_READ_CHAR(text, k)
+        _ascii_words(buffer, n - done, done, &w)
+        return _words_arrays(&w)
+    finally:
+        free(buffer)
+        free(w.starts)
+        free(w.ends)
 
 
 # -- units -------------------------------------------------------------------------------------

@@ -156,12 +156,17 @@ class WordSegmenter:
         core = _speedups.core
         # ASCII text: the UAX #29 rules in C, no regex (ICU's root rules are the same there)
         if core is not None and not self.locale and _core_ascii_words(self.words):
+            if self.words == "uax29":  # and the rest of the text through regex, in windows
+                ranges: tuple[array[int], array[int]] = core.uax29_word_ranges(
+                    text, _WORD_BOUNDARY.split
+                )
+                return ranges
             found: tuple[array[int], array[int]] | None = core.ascii_word_ranges(text)
             if found is not None:
                 return found
         pieces = self._pieces(text)
         if core is not None:  # the same ranges, in one C loop
-            ranges: tuple[array[int], array[int]] = core.word_ranges(pieces)
+            ranges = core.word_ranges(pieces)
             return ranges
         return _words_of_pieces(pieces)
 
