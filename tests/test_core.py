@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 import tokbytes
 import tokbytes.strategies as tbst
+from tests.shared_data import require_shared
 from tokbytes import _speedups, segmentation, units
 from tokbytes.alignment import left_sum
 from tokbytes.recovery import suspicious
@@ -489,6 +490,65 @@ def test_ascii_words_compiled_equal_pure_bit_for_bit(
         attribution=attribution,
         words=segmenter,
     )
+
+
+# -- grapheme windows: made in C, the same as units.grapheme_bounds ------------------------------
+
+# Characters that may join a neighbour (CR, Extend, ZWJ, SpacingMark, Prepend, regional
+# indicators, Hangul jamo, conjunct linkers and consonants, astral tags and variation selectors)
+# and some that never do.
+_GRAPHEME_CHARS = (
+    "a \r\n\u0301\u200d\ufe0f👍🏽👩🇰🇷\u0903\u0600\u1100\u1161\u11a8가각"
+    "\u0915\u094d\u0924\u0e33\U000e0067\U000e007f\U000e0100🏴中\U00020000é"
+)
+
+
+@contextmanager
+def _core_graphemes(table: str) -> Iterator[None]:
+    """``grapheme_bounds`` through the core at every size, with the ``full`` joining table
+    (as once a stream has used it) or only the ``low`` one (code points below U+20000)."""
+    core = _speedups.core
+    assert core is not None
+    saved_min, units._CORE_GRAPHEMES_MIN = units._CORE_GRAPHEMES_MIN, 1
+    if table == "full":
+        core.set_joining(units.joining_flags())
+    try:
+        yield
+    finally:
+        units._CORE_GRAPHEMES_MIN = saved_min
+
+
+@needs_core
+@pytest.mark.parametrize("table", ["low", "full"])
+@given(st.lists(st.sampled_from(_GRAPHEME_CHARS), max_size=30))
+def test_core_grapheme_windows_equal_the_pure_paths(table: str, chars: list[str]) -> None:
+    text = "".join(chars)
+    if table == "low" and _speedups.core is not None and _speedups.core.has_joining():
+        return  # the full table, once installed, stays: the low one is then never read
+    with _speedups.forced_pure():
+        expected = units.grapheme_bounds(text)
+    with _core_graphemes(table):
+        found = units.grapheme_bounds(text)
+    assert list(found) == list(expected)
+    assert isinstance(found, range) == isinstance(expected, range)  # the fast path stays
+
+
+@needs_core
+def test_core_grapheme_windows_on_grapheme_break_test() -> None:
+    path = require_shared("unicode/ucd-17.0.0/GraphemeBreakTest.txt")
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    texts = [
+        "".join(chr(int(code, 16)) for code in line.replace("×", " ").replace("÷", " ").split())
+        for line in lines
+        if line
+    ]
+    texts = [text for text in texts if not any("\ud800" <= c <= "\udfff" for c in text)]
+    joined = "x".join(texts)  # and all of them at once: windows next to windows
+    with _speedups.forced_pure():
+        expected = [list(units.grapheme_bounds(text)) for text in [*texts, joined]]
+    with _core_graphemes("low"):
+        found = [list(units.grapheme_bounds(text)) for text in [*texts, joined]]
+    assert found == expected
 
 
 # -- the build -----------------------------------------------------------------------------------
