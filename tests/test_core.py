@@ -17,24 +17,39 @@ import sys
 import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise, product
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokbytes
 import tokbytes.strategies as tbst
-from tokbytes import _speedups, units
+from tests.shared_data import require_shared
+from tokbytes import _speedups, segmentation, units
 from tokbytes.alignment import left_sum
 from tokbytes.recovery import suspicious
+from tokbytes.segmentation import _icu_pieces, _words_of_pieces
 
 needs_core = pytest.mark.skipif(
     _speedups.core is None, reason="the compiled core is not in use (not built, or TOKBYTES_PURE)"
 )
 LEVELS = ("char", "grapheme", "word")
+
+
+def _icu_installed() -> bool:
+    try:
+        import icu4py.breakers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_icu = pytest.mark.skipif(not _icu_installed(), reason='needs pip install "tokbytes[icu]"')
 
 
 # -- a full picture of a decode, floats as hex ---------------------------------------------------
@@ -159,8 +174,9 @@ def _empty(records: list[Any], j: int) -> list[Any]:
 
 
 def _as_bytes(records: list[Any], j: int) -> list[Any]:
-    if not isinstance(records[j]["bytes"], list):
-        return records
+    raw = records[j]["bytes"]
+    if not isinstance(raw, list) or not all(isinstance(b, int) and 0 <= b <= 255 for b in raw):
+        return records  # not a list, or made huge by _huge_byte: no bytes object says it
     return [*records[:j], {**records[j], "bytes": bytes(records[j]["bytes"])}, *records[j + 1 :]]
 
 
@@ -223,6 +239,49 @@ def test_the_core_takes_plain_records_and_agrees_bit_for_bit(
         assert doc.alignment.token_lengths is None
         assert doc.alignment.core is not None
     _both(records, batch=3, cuts=[1, 5], spans=[(0, 7)], attribution=attribution)
+
+
+def _iterated_keeping(
+    records: list[Any], level: str, attribution: str, keep: list[bool]
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Every unit as read while iterating, the units kept (by ``keep``, cyclically) read again
+    after the loop, and ``pairwise`` pairs read after the loop (each unit held for two steps)."""
+    seq = tokbytes.decode(records, attribution=attribution).units(level)
+    seen, kept = [], []
+    for i, unit in enumerate(seq):
+        seen.append(_bits(tuple(unit)))
+        if keep[i % len(keep)]:
+            kept.append(unit)
+    pairs = list(pairwise(seq))
+    held = next(iter(seq), None)  # a unit held by a name alone while another loop runs
+    for _ in seq:
+        pass
+    return (
+        seen,
+        [_bits(tuple(u)) for u in kept] + [_bits(tuple(held or ()))],
+        [(_bits(tuple(a)), _bits(tuple(b))) for a, b in pairs],
+    )
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(top_logprobs=0, max_token_bytes=3),
+    st.sampled_from(LEVELS),
+    st.sampled_from(("cover", "split")),
+    st.lists(st.booleans(), min_size=1, max_size=5),
+)
+def test_units_kept_while_iterating_never_change(
+    payload: tbst.Payload, level: str, attribution: str, keep: list[bool]
+) -> None:
+    """The core's iterator refills a unit it made two steps before when nothing else holds it
+    (``for u in doc.chars`` drops each unit a step later): a unit the caller keeps, in a list,
+    in ``pairwise`` or in a name, must never be refilled."""
+    records = [dict(r) for r in payload.tokens]
+    compiled = _iterated_keeping(records, level, attribution, keep)
+    with _speedups.forced_pure():
+        pure = _iterated_keeping(records, level, attribution, keep)
+    assert compiled == pure
 
 
 @needs_core
@@ -292,6 +351,204 @@ def test_left_sum_is_the_plain_left_to_right_sum(values: list[float]) -> None:
     assert left_sum(values).hex() == total.hex()
     if _speedups.core is not None:
         assert _speedups.core.left_sum(values).hex() == total.hex()
+
+
+# -- words of ASCII text: the UAX #29 rules in C against regex ------------------------------------
+
+_WB_PROPERTIES = (
+    "ALetter",
+    "Numeric",
+    "MidLetter",
+    "MidNumLet",
+    "Single_Quote",
+    "MidNum",
+    "ExtendNumLet",
+    "WSegSpace",
+    "CR",
+    "LF",
+    "Newline",
+)
+# One character of each Word_Break class ASCII has, Double_Quote and two Others among them.
+_WB_SAMPLES = "aZ0:.',;_ \r\n\x0b\t\"!"
+
+
+def _regex_words(text: str) -> tuple[list[int], list[int]]:
+    """The pure path's words: ``regex`` ``(?w)\\b`` segments, kept and trimmed in Python."""
+    starts, ends = _words_of_pieces(regex.split(r"(?w)\b", text))
+    return list(starts), list(ends)
+
+
+def _core_words(text: str) -> tuple[list[int], list[int]]:
+    assert _speedups.core is not None
+    starts, ends = _speedups.core.ascii_word_ranges(text)
+    return list(starts), list(ends)
+
+
+@needs_core
+def test_the_cores_ascii_word_classes_are_regexs() -> None:
+    assert _speedups.core is not None
+    expected = []
+    for code in range(128):
+        found = [p for p in _WB_PROPERTIES if regex.match(rf"\p{{WB={p}}}", chr(code))]
+        expected.append(found[0] if found else "Other")  # Double_Quote meets no ASCII rule
+    assert _speedups.core.ascii_word_classes() == expected
+
+
+def _short_ascii_texts() -> list[str]:
+    """Every text of up to 4 characters of one of each class (the rules look two characters
+    either way), and every ASCII character between and beside them."""
+    texts = ["".join(chars) for size in range(5) for chars in product(_WB_SAMPLES, repeat=size)]
+    for code in range(128):
+        c = chr(code)
+        for x, y in product(_WB_SAMPLES, repeat=2):
+            texts += [x + c + y, c + x + y, x + y + c, c + c + x, x + c + y + c]
+    return texts
+
+
+@needs_core
+def test_ascii_words_equal_regexs_on_every_short_text() -> None:
+    """The core's rules stand in for ``regex`` exactly when they agree on every short text:
+    the probe run once per process decides it (``regex`` 2026.9.29 joins ``'a``)."""
+    differ = [t for t in _short_ascii_texts() if _core_words(t) != _regex_words(t)]
+    assert segmentation._core_ascii_words("uax29") == (not differ), differ[:5]
+
+
+@needs_core
+@needs_icu
+def test_icus_root_words_of_ascii_are_the_cores() -> None:
+    """``words="icu"`` with the root locale takes the core's ASCII path when ICU's rules there
+    are UAX #29's (a locale may tailor them: those always go to ICU)."""
+    differ = []
+    for text in _short_ascii_texts():
+        starts, ends = _words_of_pieces(_icu_pieces(text, ""))
+        if _core_words(text) != (list(starts), list(ends)):
+            differ.append(text)
+    assert segmentation._core_ascii_words("icu") == (not differ), differ[:5]
+
+
+@needs_core
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60), st.text(max_size=3))
+def test_ascii_words_equal_regexs(text: str, more: str) -> None:
+    if segmentation._core_ascii_words("uax29"):
+        assert _core_words(text) == _regex_words(text)
+    if not more.isascii():  # the rest: the regex path
+        assert _speedups.core is not None
+        assert _speedups.core.ascii_word_ranges(text + more) is None
+
+
+# Characters that meet the rules next to ASCII: combining mark, ZWJ, emoji and modifier, regional
+# indicators, Han, katakana, Hebrew letter and geresh, curly apostrophe (MidNumLet), no-break and
+# narrow no-break spaces, precomposed letters, soft hyphen and word joiner (Format), ideographic
+# space, NEL and line separator (Newline).
+_NEAR_ASCII = "\u0301\u200d👍🏽🇰🇷中アא\u05f3\u2019\u00a0\u202fé×ß\u00ad\u2060\u3000\u0085\u2028"
+
+
+@needs_core
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(_WB_SAMPLES + "bY19-$"), st.sampled_from(_NEAR_ASCII)),
+        max_size=40,
+    ),
+    st.integers(0, 70),
+)
+def test_mostly_ascii_words_equal_regexs(chars: list[str], min_gap: int) -> None:
+    """ASCII stretches in C, windows around the other characters through regex: the same words
+    as regex on the whole text, wherever the windows are cut and merged."""
+    if not segmentation._core_ascii_words("uax29"):
+        return  # this regex disagrees with the core on ASCII: decode() never calls it
+    assert _speedups.core is not None
+    text = "".join(chars)
+    starts, ends = _speedups.core.uax29_word_ranges(text, regex.compile(r"(?w)\b").split, min_gap)
+    assert (list(starts), list(ends)) == _regex_words(text)
+
+
+@needs_core
+@pytest.mark.parametrize(
+    "words",
+    ["uax29", pytest.param("icu", marks=needs_icu), pytest.param("locale", marks=needs_icu)],
+)
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=tbst.payloads(
+        st.text(alphabet=_WB_SAMPLES + "bY19-$@( ", max_size=40)
+        | st.text(alphabet=_WB_SAMPLES + "bY19-$@( " + _NEAR_ASCII[:12], max_size=40),
+        top_logprobs=0,
+    ),
+    attribution=st.sampled_from(("cover", "split")),
+)
+def test_ascii_words_compiled_equal_pure_bit_for_bit(
+    words: str, payload: tbst.Payload, attribution: str
+) -> None:
+    segmenter: Any = words
+    if words == "locale":  # a locale may tailor the rules: ICU itself, both ways
+        segmenter = tokbytes.WordSegmenter("icu", locale="en_US_POSIX")
+    _both(
+        payload.tokens,
+        batch=4,
+        cuts=[2, 7],
+        spans=[(1, 9)],
+        attribution=attribution,
+        words=segmenter,
+    )
+
+
+# -- grapheme windows: made in C, the same as units.grapheme_bounds ------------------------------
+
+# Characters that may join a neighbour (CR, Extend, ZWJ, SpacingMark, Prepend, regional
+# indicators, Hangul jamo, conjunct linkers and consonants, astral tags and variation selectors)
+# and some that never do.
+_GRAPHEME_CHARS = (
+    "a \r\n\u0301\u200d\ufe0f👍🏽👩🇰🇷\u0903\u0600\u1100\u1161\u11a8가각"
+    "\u0915\u094d\u0924\u0e33\U000e0067\U000e007f\U000e0100🏴中\U00020000é"
+)
+
+
+@contextmanager
+def _core_graphemes(table: str) -> Iterator[None]:
+    """``grapheme_bounds`` through the core at every size, with the ``full`` joining table
+    (as once a stream has used it) or only the ``low`` one (code points below U+20000)."""
+    core = _speedups.core
+    assert core is not None
+    saved_min, units._CORE_GRAPHEMES_MIN = units._CORE_GRAPHEMES_MIN, 1
+    if table == "full":
+        core.set_joining(units.joining_flags())
+    try:
+        yield
+    finally:
+        units._CORE_GRAPHEMES_MIN = saved_min
+
+
+@needs_core
+@pytest.mark.parametrize("table", ["low", "full"])
+@given(st.lists(st.sampled_from(_GRAPHEME_CHARS), max_size=30))
+def test_core_grapheme_windows_equal_the_pure_paths(table: str, chars: list[str]) -> None:
+    text = "".join(chars)
+    if table == "low" and _speedups.core is not None and _speedups.core.has_joining():
+        return  # the full table, once installed, stays: the low one is then never read
+    with _speedups.forced_pure():
+        expected = units.grapheme_bounds(text)
+    with _core_graphemes(table):
+        found = units.grapheme_bounds(text)
+    assert list(found) == list(expected)
+    assert isinstance(found, range) == isinstance(expected, range)  # the fast path stays
+
+
+@needs_core
+def test_core_grapheme_windows_on_grapheme_break_test() -> None:
+    path = require_shared("unicode/ucd-17.0.0/GraphemeBreakTest.txt")
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    texts = [
+        "".join(chr(int(code, 16)) for code in line.replace("×", " ").replace("÷", " ").split())
+        for line in lines
+        if line
+    ]
+    texts = [text for text in texts if not any("\ud800" <= c <= "\udfff" for c in text)]
+    joined = "x".join(texts)  # and all of them at once: windows next to windows
+    with _speedups.forced_pure():
+        expected = [list(units.grapheme_bounds(text)) for text in [*texts, joined]]
+    with _core_graphemes("low"):
+        found = [list(units.grapheme_bounds(text)) for text in [*texts, joined]]
+    assert found == expected
 
 
 # -- the build -----------------------------------------------------------------------------------

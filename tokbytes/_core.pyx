@@ -42,6 +42,8 @@ cdef extern from "Python.h":
     object PyUnicode_FromOrdinal(int)
     Py_UCS4 PyUnicode_READ_CHAR(object, Py_ssize_t)
     Py_ssize_t PyUnicode_GET_LENGTH(object)
+    bint PyUnicode_IS_ASCII(object)
+    void* PyUnicode_DATA(object)
     bint Py_UNICODE_ISSPACE(Py_UCS4)
     object PyUnicode_DecodeUTF8(const char*, Py_ssize_t, const char*)
     Py_ssize_t PyUnicode_FindChar(object, Py_UCS4, Py_ssize_t, Py_ssize_t, int) except -2
@@ -216,6 +218,246 @@ def word_ranges(list pieces):
     return starts, ends
 
 
+# -- UAX #29 words of ASCII text ----------------------------------------------------------------
+
+# Word_Break classes of the ASCII characters (regex's \p{WB=...}; tests/test_core.py checks the
+# table against regex): everything else is Other.
+cdef enum:
+    WB_OTHER, WB_LETTER, WB_NUMERIC, WB_MID_LETTER, WB_MID_NUM_LET, WB_SINGLE_QUOTE, WB_MID_NUM,
+    WB_EXTEND_NUM_LET, WB_SPACE, WB_CR, WB_LF, WB_NEWLINE
+
+cdef unsigned char _WB[128]
+
+
+cdef void _fill_word_classes() noexcept:
+    cdef int c
+    for c in range(128):
+        _WB[c] = WB_OTHER
+    for c in range(ord("A"), ord("Z") + 1):
+        _WB[c] = WB_LETTER
+        _WB[c + 32] = WB_LETTER
+    for c in range(ord("0"), ord("9") + 1):
+        _WB[c] = WB_NUMERIC
+    _WB[ord(":")] = WB_MID_LETTER
+    _WB[ord(".")] = WB_MID_NUM_LET
+    _WB[ord("'")] = WB_SINGLE_QUOTE
+    _WB[ord(",")] = WB_MID_NUM
+    _WB[ord(";")] = WB_MID_NUM
+    _WB[ord("_")] = WB_EXTEND_NUM_LET
+    _WB[ord(" ")] = WB_SPACE
+    _WB[13] = WB_CR
+    _WB[10] = WB_LF
+    _WB[11] = WB_NEWLINE
+    _WB[12] = WB_NEWLINE
+
+
+_fill_word_classes()
+
+
+def ascii_word_classes():
+    """The Word_Break class the core gives each ASCII character (for the tests)."""
+    names = ("Other", "ALetter", "Numeric", "MidLetter", "MidNumLet", "Single_Quote", "MidNum",
+             "ExtendNumLet", "WSegSpace", "CR", "LF", "Newline")
+    return [names[_WB[c]] for c in range(128)]
+
+
+cdef inline bint _mid_letter(unsigned char k) noexcept:  # (MidLetter | MidNumLetQ)
+    return k == WB_MID_LETTER or k == WB_MID_NUM_LET or k == WB_SINGLE_QUOTE
+
+
+cdef inline bint _mid_num(unsigned char k) noexcept:  # (MidNum | MidNumLetQ)
+    return k == WB_MID_NUM or k == WB_MID_NUM_LET or k == WB_SINGLE_QUOTE
+
+
+cdef inline bint _ascii_word_break(const unsigned char* c, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Whether UAX #29 puts a word boundary between ``c[i - 1]`` and ``c[i]`` (0 < i < n) of
+    ASCII text: the rules WB3-WB13b that ASCII characters can meet (no Extend, Format, ZWJ,
+    Hebrew letters, Katakana or regional indicators, so WB4 never applies)."""
+    cdef unsigned char before = _WB[c[i - 1]], after = _WB[c[i]]
+    cdef unsigned char before2 = _WB[c[i - 2]] if i >= 2 else WB_OTHER
+    cdef unsigned char after2 = _WB[c[i + 1]] if i + 1 < n else WB_OTHER
+    if before == WB_CR and after == WB_LF:  # WB3
+        return False
+    if before == WB_CR or before == WB_LF or before == WB_NEWLINE:  # WB3a
+        return True
+    if after == WB_CR or after == WB_LF or after == WB_NEWLINE:  # WB3b
+        return True
+    if before == WB_SPACE and after == WB_SPACE:  # WB3d
+        return False
+    if before == WB_LETTER:
+        if after == WB_LETTER or after == WB_NUMERIC or after == WB_EXTEND_NUM_LET:  # WB5, 9, 13a
+            return False
+        if _mid_letter(after) and after2 == WB_LETTER:  # WB6
+            return False
+        return True
+    if before == WB_NUMERIC:
+        if after == WB_NUMERIC or after == WB_LETTER or after == WB_EXTEND_NUM_LET:  # WB8, 10, 13a
+            return False
+        if _mid_num(after) and after2 == WB_NUMERIC:  # WB12
+            return False
+        return True
+    if before == WB_EXTEND_NUM_LET:  # WB13a, WB13b
+        return not (after == WB_EXTEND_NUM_LET or after == WB_LETTER or after == WB_NUMERIC)
+    if _mid_letter(before) and after == WB_LETTER and before2 == WB_LETTER:  # WB7
+        return False
+    if _mid_num(before) and after == WB_NUMERIC and before2 == WB_NUMERIC:  # WB11
+        return False
+    return True
+
+
+cdef struct _Words:
+    long long* starts
+    long long* ends
+    Py_ssize_t count, cap
+
+
+cdef int _add_word(_Words* w, long long start, long long end) except -1:
+    if w.count == w.cap:
+        w.cap = 2 * w.cap + 64
+        grown_starts = <long long*>realloc(w.starts, w.cap * sizeof(long long))
+        if grown_starts == NULL:
+            raise MemoryError()
+        w.starts = grown_starts
+        grown_ends = <long long*>realloc(w.ends, w.cap * sizeof(long long))
+        if grown_ends == NULL:
+            raise MemoryError()
+        w.ends = grown_ends
+    w.starts[w.count] = start
+    w.ends[w.count] = end
+    w.count += 1
+    return 0
+
+
+cdef object _words_arrays(_Words* w):
+    cdef array starts = clone(_Q, w.count, False), ends = clone(_Q, w.count, False)
+    if w.count:
+        memcpy(starts.data.as_longlongs, w.starts, w.count * sizeof(long long))
+        memcpy(ends.data.as_longlongs, w.ends, w.count * sizeof(long long))
+    return starts, ends
+
+
+cdef int _ascii_words(const unsigned char* c, Py_ssize_t n, long long offset, _Words* w) except -1:
+    """Add the words of the ASCII text ``c[:n]`` (offsets shifted by ``offset``)."""
+    cdef Py_ssize_t i, segment = 0, k, last
+    for i in range(1, n + 1):
+        if i < n and not _ascii_word_break(c, i, n):
+            continue
+        # the segment [segment, i): a word when it holds a non-whitespace character, trimmed
+        k, last = segment, i - 1
+        while k <= last and Py_UNICODE_ISSPACE(c[k]):
+            k += 1
+        if k <= last:
+            while Py_UNICODE_ISSPACE(c[last]):
+                last -= 1
+            _add_word(w, offset + k, offset + last + 1)
+        segment = i
+    return 0
+
+
+cdef int _piece_words(list pieces, long long offset, _Words* w) except -1:
+    """Add the words of a text split at its word boundaries (as :func:`word_ranges`)."""
+    cdef Py_ssize_t i, k, last, size
+    for i in range(PyList_GET_SIZE(pieces)):
+        piece = <object>PyList_GET_ITEM(pieces, i)
+        size = PyUnicode_GET_LENGTH(piece)
+        for k in range(size):
+            if not Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, k)):
+                last = size - 1
+                while Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(piece, last)):
+                    last -= 1
+                _add_word(w, offset + k, offset + last + 1)
+                break
+        offset += size
+    return 0
+
+
+def ascii_word_ranges(str text):
+    """``word_ranges(regex.split(r"(?w)\\b", text))`` for ASCII text, in one C pass; None
+    when ``text`` is not ASCII."""
+    if not PyUnicode_IS_ASCII(text):
+        return None
+    cdef _Words w
+    w.starts, w.ends, w.count, w.cap = NULL, NULL, 0, 0
+    try:
+        _ascii_words(<const unsigned char*>PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), 0, &w)
+        return _words_arrays(&w)
+    finally:
+        free(w.starts)
+        free(w.ends)
+
+
+cdef inline bint _safe_cut(Py_UCS4 x, Py_UCS4 y) noexcept:
+    """Whether there is a word boundary between the characters ``x`` and ``y`` that depends on
+    them alone, and no rule deciding another boundary looks across it: both are ASCII (no WB4
+    Extend/Format/ZWJ on either side) and ``x`` takes part in no joining rule (not a letter,
+    digit, Mid* or ExtendNumLet: WB5-WB13b and their lookarounds need one), nor WB3 (CR LF)
+    or WB3d (space space). The text either side can then be segmented alone."""
+    if x >= 128 or y >= 128:
+        return False
+    cdef unsigned char a = _WB[x], b = _WB[y]
+    if a == WB_LETTER or a == WB_NUMERIC or a == WB_EXTEND_NUM_LET or _mid_letter(a) or _mid_num(a):
+        return False
+    return not (a == WB_SPACE and b == WB_SPACE or a == WB_CR and b == WB_LF)
+
+
+def uax29_word_ranges(str text, split, Py_ssize_t min_gap=64):
+    """``word_ranges(split(text))`` (``split``: ``regex``'s ``(?w)\\b`` split) for any text:
+    ASCII stretches in C, the rest by ``split`` on windows around the non-ASCII characters,
+    cut where the boundary is certain and no rule looks across (:func:`_safe_cut`). ASCII
+    stretches shorter than ``min_gap`` between two windows go to ``split`` with them."""
+    if PyUnicode_IS_ASCII(text):
+        return ascii_word_ranges(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), q = 0, ws, we, done = 0, k
+    cdef Py_ssize_t window_start = -1, window_end = -1
+    cdef bint found
+    cdef unsigned char* buffer = <unsigned char*>malloc(n + 1)
+    if buffer == NULL:
+        raise MemoryError()
+    cdef _Words w
+    w.starts, w.ends, w.count, w.cap = NULL, NULL, 0, 0
+    try:
+        while True:
+            while q < n and PyUnicode_READ_CHAR(text, q) < 128:
+                q += 1
+            found = q < n
+            if found:  # the window around the non-ASCII character at q
+                ws = q
+                while ws > 0 and not _safe_cut(
+                    PyUnicode_READ_CHAR(text, ws - 1), PyUnicode_READ_CHAR(text, ws)
+                ):
+                    ws -= 1
+                we = q + 1
+                while we < n and not _safe_cut(
+                    PyUnicode_READ_CHAR(text, we - 1), PyUnicode_READ_CHAR(text, we)
+                ):
+                    we += 1
+                q = we
+                if window_start >= 0 and ws - window_end < min_gap:  # one window with the last
+                    window_end = we
+                    continue
+            if window_start >= 0:  # the ASCII stretch before the last window, then the window
+                for k in range(done, window_start):
+                    buffer[k - done] = <unsigned char>PyUnicode_READ_CHAR(text, k)
+                _ascii_words(buffer, window_start - done, done, &w)
+                if window_end - window_start == n:  # the whole text: no copy
+                    _piece_words(split(text), 0, &w)
+                else:
+                    _piece_words(split(PyUnicode_Substring(text, window_start, window_end)),
+                                 window_start, &w)
+                done = window_end
+            if not found:
+                break
+            window_start, window_end = ws, we
+        for k in range(done, n):
+            buffer[k - done] = <unsigned char>PyUnicode_READ_CHAR(text, k)
+        _ascii_words(buffer, n - done, done, &w)
+        return _words_arrays(&w)
+    finally:
+        free(buffer)
+        free(w.starts)
+        free(w.ends)
+
+
 # -- units -------------------------------------------------------------------------------------
 
 
@@ -242,6 +484,37 @@ cdef extern from *:
     }
     """
     object tokbytes_unit8(PyTypeObject*, object, object, object, object, object, object, object)
+
+
+cdef extern from *:
+    """
+    /* A unit's first seven fields replaced in place (the eighth, replaced_bytes, stays None),
+       for a unit only the caller holds (reference count 1): nobody can see the change, as when
+       zip() and enumerate() reuse their result tuple. The old fields are strings, ints, a tuple
+       of ints and a float: dropping them runs no Python code. */
+    static PyObject* tokbytes_unit8_refill(PyObject* unit, PyObject* f0, PyObject* f1,
+                                           PyObject* f2, PyObject* f3, PyObject* f4,
+                                           PyObject* f5, PyObject* f6) {
+        PyObject* fields[7] = {f0, f1, f2, f3, f4, f5, f6};
+        PyObject* old;
+        for (int k = 0; k < 7; k++) {
+            old = PyTuple_GET_ITEM(unit, k);
+            Py_INCREF(fields[k]);
+            PyTuple_SET_ITEM(unit, k, fields[k]);
+            Py_DECREF(old);
+        }
+        Py_INCREF(unit);
+        return unit;
+    }
+    #ifdef Py_GIL_DISABLED
+    #define TOKBYTES_REUSE 0
+    #else
+    #define TOKBYTES_REUSE 1
+    #endif
+    """
+    object tokbytes_unit8_refill(object, object, object, object, object, object, object, object)
+    int TOKBYTES_REUSE
+    Py_ssize_t Py_REFCNT(object)
 
 
 cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
@@ -451,6 +724,12 @@ cdef class UnitIterator:
     cdef Py_ssize_t last_end
     cdef long long last_byte_end
     cdef object last_end_obj, last_byte_end_obj
+    # The last two units returned. ``for u in units`` still holds the last one when it asks for
+    # the next, but no longer the one before: when nothing else holds that one (its reference
+    # count is ours alone) it is refilled in place instead of freeing one tuple and making
+    # another. Only where units are made by PyType_GenericAlloc (no cached hash) and the GIL
+    # makes a reference count of 1 final.
+    cdef object recent, older
 
     def __iter__(self):
         return self
@@ -492,15 +771,32 @@ cdef class UnitIterator:
             byte_end_obj = PyLong_FromLongLong(be + al.byte_base)
         self.last_end, self.last_end_obj = end, end_obj
         self.last_byte_end, self.last_byte_end_obj = be, byte_end_obj
-        return _unit_of(
-            al.char_text(start, end),
-            start_obj,
-            end_obj,
-            byte_start_obj,
-            byte_end_obj,
-            tokens,
-            al.score_object(first, last, bs, be, self.split, self.whole),
-        )
+        cdef object reused = self.older
+        if _GENERIC_ALLOC and TOKBYTES_REUSE and reused is not None and Py_REFCNT(reused) == 2:
+            # 2: self.older and the local name reused
+            unit = tokbytes_unit8_refill(
+                reused,
+                al.char_text(start, end),
+                start_obj,
+                end_obj,
+                byte_start_obj,
+                byte_end_obj,
+                tokens,
+                al.score_object(first, last, bs, be, self.split, self.whole),
+            )
+        else:
+            unit = _unit_of(
+                al.char_text(start, end),
+                start_obj,
+                end_obj,
+                byte_start_obj,
+                byte_end_obj,
+                tokens,
+                al.score_object(first, last, bs, be, self.split, self.whole),
+            )
+        self.older = self.recent
+        self.recent = unit
+        return unit
 
 
 def aligned(str text, token_ends, list logprobs, char_bounds, long long token_base,
@@ -590,6 +886,86 @@ def set_joining(bytes table):
 
 def has_joining():
     return _joining != NULL
+
+
+# The same flags for the code points below U+20000 only (set_joining_low(), built in 0.05 s):
+# what batch grapheme boundaries use when the full table is not there. Everything from U+20000
+# on then counts as joining (tag characters and variation selectors there are), so the windows
+# only grow and regex decides.
+cdef bytes _joining_low_table = None
+cdef const unsigned char* _joining_low = NULL
+cdef enum:
+    _JOINING_LOW_SIZE = 0x20000
+
+
+def set_joining_low(bytes table):
+    """Install the flags of the code points below U+20000 (``units._joining_low_flags()``)."""
+    global _joining_low_table, _joining_low
+    if len(table) != _JOINING_LOW_SIZE:
+        raise ValueError("the low joining table has one byte per code point below U+20000")
+    _joining_low_table = table
+    _joining_low = <const unsigned char*>PyBytes_AS_STRING(table)
+
+
+def has_joining_low():
+    return _joining_low != NULL
+
+
+cdef inline bint _joins(Py_UCS4 code) noexcept:
+    """In ``units._JOINING``, or above U+1FFFF without the full table (then: maybe)."""
+    if _joining != NULL:
+        return _joining[code] != 0
+    if code < _JOINING_LOW_SIZE:
+        return _joining_low[code] != 0
+    return True
+
+
+def grapheme_bounds(str text, findall):
+    """``units.grapheme_bounds`` before its GB9c fix, in C: one offset per character, except
+    in the windows around the runs of joining characters (one character either side, merged
+    when they overlap), which ``findall`` (``regex`` ``\\X``'s, with pos and endpos) cuts
+    into clusters. None when no character joins (every character is a cluster), or when no
+    joining table is installed."""
+    if _joining == NULL and _joining_low == NULL:
+        return None
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, k, done = 0, count = 0, pos
+    cdef Py_ssize_t run_start, start = 0, end = 0, ws = -1, we = -1
+    cdef bint found
+    cdef array out = clone(_Q, n + 1, False)
+    cdef long long* o = out.data.as_longlongs
+    while True:
+        while i < n and not _joins(PyUnicode_READ_CHAR(text, i)):
+            i += 1
+        found = i < n
+        if found:
+            run_start = i
+            while i < n and _joins(PyUnicode_READ_CHAR(text, i)):
+                i += 1
+            start = run_start - 1 if run_start > 0 else 0
+            end = i + 1 if i < n else n
+            if ws >= 0 and start < we:  # no certain break between the two windows: merge
+                we = end
+                continue
+        if ws >= 0:  # the last window: single characters up to it, then its clusters
+            for k in range(done, ws):
+                o[count] = k
+                count += 1
+            pos = ws
+            for piece in findall(text, ws, we):
+                o[count] = pos
+                count += 1
+                pos += PyUnicode_GET_LENGTH(piece)
+            done = we
+        if not found:
+            break
+        ws, we = start, end
+    if ws < 0:
+        return None
+    for k in range(done, n + 1):
+        o[count] = k
+        count += 1
+    resize(out, count)
+    return out
 
 
 cdef inline bint _may_join(Py_UCS4 code) noexcept:

@@ -33,7 +33,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import accumulate, compress, product
 from operator import ne
 from typing import Any, Literal
 
@@ -161,10 +161,20 @@ class WordSegmenter:
         if callable(self.words):
             starts, ends = _checked_spans(self.words, text)
             return _words_of(text, starts, ends)
-        pieces = self._pieces(text)
         core = _speedups.core
+        # ASCII text: the UAX #29 rules in C, no regex (ICU's root rules are the same there)
+        if core is not None and not self.locale and _core_ascii_words(self.words):
+            if self.words == "uax29":  # and the rest of the text through regex, in windows
+                ranges: tuple[array[int], array[int]] = core.uax29_word_ranges(
+                    text, _WORD_BOUNDARY.split
+                )
+                return ranges
+            found: tuple[array[int], array[int]] | None = core.ascii_word_ranges(text)
+            if found is not None:
+                return found
+        pieces = self._pieces(text)
         if core is not None:  # the same ranges, in one C loop
-            ranges: tuple[array[int], array[int]] = core.word_ranges(pieces)
+            ranges = core.word_ranges(pieces)
             return ranges
         return _words_of_pieces(pieces)
 
@@ -463,6 +473,33 @@ def _checked_spans(function: SpanFunction, text: str) -> tuple[list[int], list[i
                 field="words",
             )
     return [s for s, _ in spans], [e for _, e in spans]
+
+
+# One character of each Word_Break class ASCII has (and two of Other): every three-character
+# text of them, one per line, probes the segmenter's rules for ASCII text.
+_ASCII_PROBE = "\n".join(map("".join, product("a0:.',_ \r\n\x0b\"!", repeat=3)))
+_core_ascii_agrees: dict[str, bool] = {}
+
+
+def _core_ascii_words(words: str) -> bool:
+    """Whether the core's UAX #29 rules for ASCII text (``core.ascii_word_ranges``) give what
+    the segmenter ``words`` (``"uax29"``, or ``"icu"`` with the root locale) gives here: checked
+    once per process on :data:`_ASCII_PROBE` (3 ms), as versions differ (``regex``
+    2026.9.29 keeps an apostrophe before a letter in its word: ``'a``). Never for a callable.
+    """
+    agrees = _core_ascii_agrees.get(words)
+    core = _speedups.core
+    if agrees is None and core is not None and words in ("uax29", "icu"):
+        pieces = _icu_pieces(_ASCII_PROBE, "") if words == "icu" else _pieces_uax29(_ASCII_PROBE)
+        agrees = _core_ascii_agrees[words] = core.ascii_word_ranges(
+            _ASCII_PROBE
+        ) == _words_of_pieces(pieces)
+    return bool(agrees)
+
+
+def _pieces_uax29(text: str) -> list[str]:
+    pieces: list[str] = _WORD_BOUNDARY.split(text)
+    return pieces
 
 
 def _icu_breaker() -> Any:
