@@ -29,7 +29,9 @@ import tokbytes
 import tokbytes.strategies as tbst
 from tokbytes import _speedups, units
 from tokbytes.alignment import left_sum
-from tokbytes.recovery import suspicious
+from tokbytes.escapes import token_text_to_bytes
+from tokbytes.recovery import doubtful, suspicious
+from tokbytes.stream import _token_says
 
 needs_core = pytest.mark.skipif(
     _speedups.core is None, reason="the compiled core is not in use (not built, or TOKBYTES_PURE)"
@@ -159,8 +161,9 @@ def _empty(records: list[Any], j: int) -> list[Any]:
 
 
 def _as_bytes(records: list[Any], j: int) -> list[Any]:
-    if not isinstance(records[j]["bytes"], list):
-        return records
+    raw = records[j]["bytes"]
+    if not isinstance(raw, list) or not all(type(b) is int and 0 <= b < 256 for b in raw):
+        return records  # (after _huge_byte)
     return [*records[:j], {**records[j], "bytes": bytes(records[j]["bytes"])}, *records[j + 1 :]]
 
 
@@ -358,8 +361,9 @@ def _stream_picture(
             continue
         fed = chunk[0] if size == 1 and k % 3 else chunk  # mostly the record itself
         out.append(_outcome(lambda fed=fed: [_bits(tuple(u)) for u in decoder.feed(fed)]))
-        if out[-1][0] == "error":
-            return out
+        if out[-1][0] == "error":  # the state a failed feed leaves, and the feeds after it
+            out.append((decoder.text, decoder.pending, decoder.tokens_seen, decoder.problems))
+            continue
         if peeks[k % len(peeks)]:
             out.append((decoder.text, decoder.pending, decoder.tokens_seen))
     out.append(_outcome(lambda: [_bits(tuple(u)) for u in decoder.close()]))
@@ -394,7 +398,8 @@ def _stream_inputs(draw: st.DrawFn) -> tuple[list[Any], list[int], list[bool], d
         j = draw(st.integers(0, len(records)))
         token, data = draw(st.sampled_from(_ODD_TOKENS))
         records.insert(j, {"token": token, "bytes": list(data), "logprob": -0.5})
-    sizes = st.sampled_from((1, 1, 1, 2, 3))  # one record per feed: feed()'s fast paths
+    # mostly one record per feed (feed()'s fast paths), and lists the core takes all or none of
+    sizes = st.sampled_from((1, 1, 1, 2, 3, 6))
     feeds = draw(st.lists(sizes, min_size=len(records), max_size=len(records)))
     options = {
         "level": draw(st.sampled_from(LEVELS)),
@@ -432,6 +437,76 @@ def test_the_stream_hands_plain_records_to_the_core() -> None:
     units += decoder.close()
     assert "".join(u.text for u in units) == text
     assert units[0].tokens == (0, 1, 2) and units[0].logprob == ((0.0 + -0.25) + -0.25) + -0.25
+
+
+@needs_core
+def test_the_core_takes_lists_of_plain_records_all_or_none() -> None:
+    """``feed([record, ...])`` stays on the compiled path; a list with a record the core does
+    not take (here a malformed one at the end) is read by the Python path as a whole, so a
+    failed feed leaves the decoder as the pure path leaves it."""
+    data = "가 a😊b".encode()
+    good = [{"token": "", "bytes": [b], "logprob": -0.25} for b in data]
+    bad = {"token": "x", "bytes": [120], "logprob": "high"}
+
+    def run() -> tuple[Any, ...]:
+        decoder = tokbytes.StreamDecoder("char", keep_history=True)
+        fed = [_bits(tuple(u)) for u in decoder.feed(good[:6])]
+        armed = decoder._feeder is not None
+        failed = _outcome(lambda: decoder.feed([*good[6:9], bad]))
+        state = (decoder.text, decoder.pending, decoder.tokens_seen, len(decoder.records))
+        fed += [_bits(tuple(u)) for u in decoder.feed(good[6:])]
+        fed += [_bits(tuple(u)) for u in decoder.close()]
+        return armed, fed, failed, state, decoder.text, decoder.problems
+
+    compiled = run()
+    with _speedups.forced_pure():
+        pure = run()
+    assert compiled[0] and not pure[0]
+    assert compiled[1:] == pure[1:]
+    assert compiled[2][0] == "error" and compiled[3] == ("가 a", b"\xf0", 6, 6)
+
+
+def _escaped_variants(data: bytes) -> list[str]:
+    """What a provider may write for ``data``: the backslashreplace form, and near misses."""
+    exact = data.decode("utf-8", "backslashreplace")
+    return [
+        exact,
+        exact.upper(),
+        exact[:-1],
+        exact + "x",
+        data.decode("latin-1"),
+        data.decode("utf-8", "replace"),
+        "".join(f"\\x{b:02x}" for b in data),
+    ]
+
+
+_TOKEN_BYTES = (
+    st.binary(min_size=1, max_size=12)
+    | st.text(min_size=1, max_size=6).map(str.encode)
+    | st.lists(st.sampled_from([b"\\", b"\\x", b"e9", b"c3", b"bytes:", b"\xc3", b"\xa9", b"a"]))
+    .map(b"".join)
+    .filter(bool)
+)
+
+
+@needs_core
+@given(_TOKEN_BYTES, st.data())
+def test_the_cores_escape_check_is_the_byte_readers_rule(data: bytes, draw: st.DataObject) -> None:
+    """The feeder's check of a token string against the bytes: the backslashreplace decode
+    done in C, and the whole check equal to ``stream._token_says``, which never takes a token
+    the byte reader's rule holds (``recovery.doubtful``)."""
+    core = _speedups.core
+    assert core is not None
+    head = draw.draw(st.integers(0, len(data)))  # also pieces cut inside characters
+    for piece in (data, data[:head] or data, data[head:] or data):
+        for token in [*_escaped_variants(piece), "bytes:" + _escaped_variants(piece)[0]]:
+            expected = token == piece.decode("utf-8", "backslashreplace")
+            assert core.backslashreplaced(token, piece) is expected
+            says = _token_says(token, piece)
+            assert core.token_says(token, piece, token_text_to_bytes) is says
+            # (lossy bytes, "▁" and "<" pieces never reach the check: they are held before it)
+            held = b"\xef\xbf\xbd" in piece or b"\xe2\x96\x81" in piece or piece[:1] == b"<"
+            assert not (says and doubtful(piece, token, "bytes")) or held
 
 
 def _openai_records(text: str) -> list[dict[str, Any]]:

@@ -47,6 +47,7 @@ def aligned(
 ) -> Aligned | None: ...
 
 def set_joining(table: bytes) -> None: ...
+def backslashreplaced(token: str, data: bytes) -> bool: ...
 def has_joining() -> bool: ...
 
 class CharFeeder:
@@ -65,5 +66,9 @@ def char_feeder(
     seen: int,
     reported_tokens: int,
     history: list[Any] | None,
+    all_bytes: bytearray,
+    all_ends: array[int],
+    all_logprobs: list[float],
+    token_to_bytes: Any,
     graphemes: bool = False,
 ) -> CharFeeder | None: ...

@@ -26,7 +26,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcmp, memcpy
 
 from array import array as _make_array
 
@@ -598,6 +598,85 @@ cdef inline bint _may_join(Py_UCS4 code) noexcept:
     return _joining == NULL or _joining[code] != 0
 
 
+cdef inline Py_UCS4 _hex_digit(unsigned char value) noexcept:
+    return value + 48 if value < 10 else value + 87  # 0-9, a-f (as backslashreplace writes)
+
+
+cdef bint _backslashreplaced(object token, const unsigned char* data, Py_ssize_t size):
+    """``token == data[:size].decode("utf-8", "backslashreplace")``, without decoding: every
+    byte that does not start a valid sequence is ``\\xNN`` (lowercase), every sequence its
+    character (the decoder's error ranges hold only bytes no valid sequence can start with)."""
+    cdef Py_ssize_t length = PyUnicode_GET_LENGTH(token), i = 0, t = 0
+    cdef int need, k
+    cdef unsigned char lead
+    cdef bint valid
+    while i < size:
+        lead = data[i]
+        need = _utf8_length(lead)
+        valid = need > 0 and i + need <= size
+        if valid and need > 1:
+            valid = _second_ok(lead, data[i + 1])
+            for k in range(2, need):
+                valid = valid and 0x80 <= data[i + k] <= 0xBF
+        if valid:
+            if t >= length or PyUnicode_READ_CHAR(token, t) != _code_point(data + i, need):
+                return False
+            t += 1
+            i += need
+        else:
+            if (
+                t + 4 > length
+                or PyUnicode_READ_CHAR(token, t) != 0x5C
+                or PyUnicode_READ_CHAR(token, t + 1) != 0x78
+                or PyUnicode_READ_CHAR(token, t + 2) != _hex_digit(lead >> 4)
+                or PyUnicode_READ_CHAR(token, t + 3) != _hex_digit(lead & 15)
+            ):
+                return False
+            t += 4
+            i += 1
+    return t == length
+
+
+cdef bint _legacy_prefix(object token) noexcept:
+    """``token.startswith("bytes:")`` (legacy completions' form of partial tokens)."""
+    if PyUnicode_GET_LENGTH(token) < 6:
+        return False
+    for k in range(6):
+        if PyUnicode_READ_CHAR(token, k) != <Py_UCS4>(b"bytes:"[k]):
+            return False
+    return True
+
+
+cdef bint _token_says(object token, const unsigned char* data, Py_ssize_t size,
+                      object token_to_bytes) except -1:
+    """``stream._token_says``: the token string says these bytes, so no reading of it can
+    change them (``recovery.doubtful`` is False). Escapes are compared without decoding when
+    the bytes hold no backslash of their own and do not begin with ``bytes:`` (then the
+    backslashreplace form reads back as these bytes); otherwise ``token_to_bytes`` decides."""
+    if PyUnicode_FindChar(token, 0x5C, 0, PyUnicode_GET_LENGTH(token), 1) < 0:
+        if not _legacy_prefix(token):
+            return True  # no escapes
+    elif (
+        memchr(data, 0x5C, size) == NULL
+        and not (size >= 6 and memcmp(data, b"bytes:", 6) == 0)
+        and _backslashreplaced(token, data, size)
+    ):
+        return True  # as OpenAI writes partial characters
+    return token_to_bytes(token) == PyBytes_FromStringAndSize(<const char*>data, size)
+
+
+def backslashreplaced(str token, bytes data):
+    """``token == data.decode("utf-8", "backslashreplace")`` as the feeder checks it (tests)."""
+    return _backslashreplaced(token, <const unsigned char*>PyBytes_AS_STRING(data), len(data))
+
+
+def token_says(str token, bytes data, token_to_bytes):
+    """The feeder's escape check, ``stream._token_says`` (tests)."""
+    return _token_says(
+        token, <const unsigned char*>PyBytes_AS_STRING(data), len(data), token_to_bytes
+    )
+
+
 cdef struct CharInfo:
     Py_UCS4 code
     int size
@@ -607,20 +686,20 @@ cdef struct CharInfo:
 
 
 cdef class CharFeeder:
-    """``StreamDecoder`` characters or graphemes (cover scores) fed one plain record at a time.
+    """``StreamDecoder`` characters or graphemes (cover scores) fed plain records.
 
     Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
     :meth:`feed` takes exactly the records ``StreamDecoder.feed``'s fast path takes (the decoder
     arms it only while that path applies: no token held, bytes as given): a dict whose
     ``bytes`` is a non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD or
-    ``▁``, whose ``logprob`` is a float <= 1e-6, and whose ``token``, when a str with a
-    backslash, is the bytes with escapes (``data.decode("utf-8", "backslashreplace")`` or
-    ``token_to_bytes(token) == data``); and of those only the ones whose bytes continue valid
-    UTF-8 and, for graphemes, whose characters cannot join a neighbour (not in
-    ``units._JOINING``: a grapheme is then one character, see ``units.grapheme_bounds``).
+    ``▁``, whose ``logprob`` is a float <= 1e-6, and whose ``token``, when a str, says these
+    bytes (``stream._token_says``: no escapes, or escapes of exactly these bytes); and of those
+    only the ones whose bytes continue valid UTF-8 and, for graphemes, whose characters cannot
+    join a neighbour (not in ``units._JOINING``: a grapheme is then one character, see
+    ``units.grapheme_bounds``). A list or tuple of such records is taken all or none.
     Like the fast path it appends the record to ``history`` (when kept) and the token to the
     byte reader's copy (``all_bytes``, ``all_ends``, ``all_logprobs``: the decoder's own objects).
-    It returns the units the record finishes, made as ``StreamDecoder._next_chars`` (characters)
+    It returns the units the records finish, made as ``StreamDecoder._next_chars`` (characters)
     and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
     ("not mine") without changing anything.
 
@@ -646,6 +725,9 @@ cdef class CharFeeder:
     cdef Py_ssize_t scratch_cap
     cdef char* text
     cdef Py_ssize_t text_len, text_cap
+    # the last unit's end offsets (shared as the next unit's start offsets, as decode() shares them)
+    cdef object last_end_obj, last_byte_end_obj
+    cdef long long last_end, last_byte_end
 
     def __dealloc__(self):
         free(self.scratch)
@@ -667,8 +749,64 @@ cdef class CharFeeder:
         return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
 
     def feed(self, x):
-        cdef object record = x
-        if type(record) is not dict:  # [record] and chunks: the Python path reads them
+        """The units record ``x`` (or a list or tuple of records) finishes, or None."""
+        cdef object kind = type(x)
+        if kind is dict:
+            return self._take(x)
+        if kind is not list and kind is not tuple:  # chunks, SDK objects: the Python path
+            return None
+        cdef Py_ssize_t n = len(x)
+        if n == 1:
+            return self._take(x[0])
+        if n == 0:
+            return None
+        return self._take_all(x)
+
+    cdef object _take_all(self, object records):
+        """Several records, all or none: a record the feeder does not take (somewhere in the
+        list) puts everything back as it was, and the Python path reads the whole list."""
+        # The state to put back
+        cdef Py_ssize_t seen = self.seen, pend_first = self.pend_first
+        cdef Py_ssize_t reported_tokens = self.reported_tokens, inc_first = self.inc_first
+        cdef long long byte_pos = self.byte_pos, char_pos = self.char_pos
+        cdef long long pend_byte = self.pend_byte, inc_byte = self.inc_byte
+        cdef list pend_parts = list(self.pend_parts), pend_lps = list(self.pend_lps)
+        cdef unsigned char head[4]
+        head[0], head[1], head[2], head[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        cdef int head_len = self.head_len, head_need = self.head_need
+        cdef bint has_held = self.has_held
+        cdef CharInfo held = self.held
+        cdef Py_ssize_t text_len = self.text_len
+        cdef Py_ssize_t n_bytes = PyByteArray_GET_SIZE(self.all_bytes)
+        cdef Py_ssize_t n_ends = len(self.all_ends), n_logprobs = len(self.all_logprobs)
+        cdef Py_ssize_t n_history = len(self.history) if self.history is not None else 0
+        cdef list units = []
+        for record in records:
+            found = self._take(record)
+            if found is None:
+                self.seen, self.pend_first = seen, pend_first
+                self.reported_tokens, self.inc_first = reported_tokens, inc_first
+                self.byte_pos, self.char_pos = byte_pos, char_pos
+                self.pend_byte, self.inc_byte = pend_byte, inc_byte
+                self.pend_parts, self.pend_lps = pend_parts, pend_lps
+                self.head[0], self.head[1], self.head[2], self.head[3] = (
+                    head[0], head[1], head[2], head[3]
+                )
+                self.head_len, self.head_need = head_len, head_need
+                self.has_held, self.held = has_held, held
+                self.text_len = text_len
+                PyByteArray_Resize(self.all_bytes, n_bytes)
+                resize(self.all_ends, n_ends)
+                del self.all_logprobs[n_logprobs:]
+                if self.history is not None:
+                    del self.history[n_history:]
+                return None
+            units += <list>found
+        return units
+
+    cdef object _take(self, object record):
+        """The units one record finishes, or None, changing nothing."""
+        if type(record) is not dict:  # chunks, SDK objects: the Python path reads them
             return None
         cdef PyObject* found = PyDict_GetItem(record, "logprob")
         if found == NULL or type(<object>found) is not float:
@@ -715,13 +853,8 @@ cdef class CharFeeder:
         # A token string with escapes must say these bytes (as OpenAI writes partial characters)
         found = PyDict_GetItem(record, "token")
         if found != NULL and type(<object>found) is str:
-            token = <object>found
-            if PyUnicode_FindChar(token, 0x5C, 0, PyUnicode_GET_LENGTH(token), 1) >= 0:
-                if not (
-                    token == PyUnicode_DecodeUTF8(<char*>data, m, "backslashreplace")
-                    or self.token_to_bytes(token) == PyBytes_FromStringAndSize(<char*>data, m)
-                ):
-                    return None
+            if not _token_says(<object>found, data, m, self.token_to_bytes):
+                return None
 
         # Pass 1 (changes nothing): the characters the bytes complete, in order after the held
         # one; the bytes must continue valid UTF-8.
@@ -768,7 +901,11 @@ cdef class CharFeeder:
         cdef Py_ssize_t emit = count - 1 if self.graphemes and count else count, i, t
         cdef list units = PyList_New(emit)
         cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value
-        cdef object start_obj = PyLong_FromLongLong(self.char_pos), byte_start_obj = None
+        cdef object start_obj, byte_start_obj = None
+        if self.last_end_obj is not None and self.last_end == self.char_pos:
+            start_obj = self.last_end_obj
+        else:
+            start_obj = PyLong_FromLongLong(self.char_pos)
         cdef long long ch = self.char_pos
         cdef double total
         for i in range(emit):
@@ -794,7 +931,10 @@ cdef class CharFeeder:
                         total += PyFloat_AS_DOUBLE(self._lp(t, j, logprob))
                     score = PyFloat_FromDouble(total)
             if byte_start_obj is None:
-                byte_start_obj = PyLong_FromLongLong(info.byte_start)
+                if self.last_byte_end_obj is not None and self.last_byte_end == info.byte_start:
+                    byte_start_obj = self.last_byte_end_obj
+                else:
+                    byte_start_obj = PyLong_FromLongLong(info.byte_start)
             end_obj = PyLong_FromLongLong(ch + 1)
             if info.byte_end == ch + 1:
                 byte_end_obj = end_obj
@@ -809,6 +949,9 @@ cdef class CharFeeder:
             PyList_SET_ITEM(units, i, unit)
             ch += 1
             start_obj, byte_start_obj = end_obj, byte_end_obj
+        if emit:
+            self.last_end_obj, self.last_end = start_obj, ch
+            self.last_byte_end_obj, self.last_byte_end = byte_start_obj, infos[emit - 1].byte_end
 
         # The new state, as the Python path leaves the decoder's fields: first the byte
         # reader's copy of every token (bytes, end offset, logprob) ...
@@ -835,21 +978,26 @@ cdef class CharFeeder:
             frontier = inc_byte
         cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
         cdef Py_ssize_t f
+        cdef list parts = self.pend_parts, lps = self.pend_lps  # changed in place (state() copies)
         if frontier < 0:
-            self.pend_parts, self.pend_lps = [], []
+            if PyList_GET_SIZE(parts):
+                del parts[:], lps[:]
         elif frontier >= pos:  # the frontier is in this token: it opens the window alone
-            self.pend_parts, self.pend_lps = [part], [logprob]
+            if PyList_GET_SIZE(parts):
+                del parts[:], lps[:]
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
             self.pend_first, self.pend_byte = j, pos
         else:  # drop the window tokens wholly before the frontier, add this one
             token_start = self.pend_byte
             f = 0
-            while token_start + len(<bytes>self.pend_parts[f]) <= frontier:
-                token_start += len(<bytes>self.pend_parts[f])
+            while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
+                token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
                 f += 1
-            self.pend_parts = self.pend_parts[f:]
-            self.pend_lps = self.pend_lps[f:]
-            self.pend_parts.append(part)
-            self.pend_lps.append(logprob)
+            if f:
+                del parts[:f], lps[:f]
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
             self.pend_first += f
             self.pend_byte = token_start
         self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]

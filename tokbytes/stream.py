@@ -310,13 +310,7 @@ class StreamDecoder:
                     and data[0] != 60  # "<": maybe a <0xNN> piece
                     and _FFFD not in data
                     and _SPACE_PIECE not in data
-                    and (
-                        type(token) is not str
-                        or "\\" not in token
-                        # escapes that say these bytes (as OpenAI writes partial characters)
-                        or token == data.decode("utf-8", "backslashreplace")
-                        or token_text_to_bytes(token) == data
-                    )
+                    and (type(token) is not str or _token_says(token, data))
                 ):  # verified bytes: straight to the unit window
                     if self._history is not None:
                         self._history.append(x)
@@ -344,8 +338,8 @@ class StreamDecoder:
         self._inferred.extend(problems)
         given: Sequence[BytesSource] = sources or _AS_GIVEN * len(parts)
         units = self._read(parts, logprobs, given, tokens)
-        if self._plain and type(x) is dict:
-            self._arm()  # a record: the next ones may take the fast path (not for [record])
+        if self._plain and (type(x) is dict or (records is x and type(records[0]) is dict)):
+            self._arm()  # records: the next ones may take the fast path (chunks never do)
         return units
 
     def close(self, text: str | None = None) -> list[Unit]:
@@ -952,6 +946,27 @@ class StreamDecoder:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _token_says(token: str, data: bytes) -> bool:
+    r"""The token string says these bytes, so no reading of it can change them: it has no
+    escapes, or escapes of exactly these bytes (``recovery.doubtful`` is then False).
+
+    The backslashreplace form (how OpenAI writes partial characters) is checked first: it reads
+    back as the bytes unless they hold a backslash of their own or begin with ``bytes:``.
+
+    >>> _token_says("\\xec\\x9a", b"\xec\x9a"), _token_says("\\xc3\\xa9", b"\\xc3\\xa9")
+    (True, False)
+    """
+    if "\\" not in token:
+        return not token.startswith("bytes:") or token_text_to_bytes(token) == data
+    if (
+        b"\\" not in data
+        and not data.startswith(b"bytes:")
+        and token == data.decode("utf-8", "backslashreplace")
+    ):
+        return True
+    return token_text_to_bytes(token) == data
 
 
 def _token_string(record: Any) -> str | None:
