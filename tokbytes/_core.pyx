@@ -47,6 +47,8 @@ cdef extern from "Python.h":
     Py_ssize_t PyUnicode_FindChar(object, Py_UCS4, Py_ssize_t, Py_ssize_t, int) except -2
     void PyObject_GC_UnTrack(void*)
     int PY_VERSION_HEX
+    int PyList_SetSlice(object, Py_ssize_t, Py_ssize_t, PyObject*) except -1
+    PyObject* PyDict_GetItemWithError(object, object) except? NULL
 
 #: Same as ``alignment.LOGPROB_TOLERANCE``: above it a logprob needs the Python path's error.
 cdef double LOGPROB_TOLERANCE = 1e-6
@@ -750,6 +752,9 @@ cdef class CharFeeder:
 
     def feed(self, x):
         """The units record ``x`` (or a list or tuple of records) finishes, or None."""
+        return self._feed(x)
+
+    cdef object _feed(self, object x):
         cdef object kind = type(x)
         if kind is dict:
             return self._take(x)
@@ -808,14 +813,14 @@ cdef class CharFeeder:
         """The units one record finishes, or None, changing nothing."""
         if type(record) is not dict:  # chunks, SDK objects: the Python path reads them
             return None
-        cdef PyObject* found = PyDict_GetItem(record, "logprob")
+        cdef PyObject* found = PyDict_GetItemWithError(record, "logprob")
         if found == NULL or type(<object>found) is not float:
             return None
         cdef object logprob = <object>found
         cdef double lp_value = PyFloat_AS_DOUBLE(logprob)
         if not lp_value <= LOGPROB_TOLERANCE:  # NaN too
             return None
-        found = PyDict_GetItem(record, "bytes")
+        found = PyDict_GetItemWithError(record, "bytes")
         if found == NULL or type(<object>found) is not list:
             return None
         cdef object raw = <object>found
@@ -851,7 +856,7 @@ cdef class CharFeeder:
             if data[k] == 0xE2 and data[k + 1] == 0x96 and data[k + 2] == 0x81:  # "▁"
                 return None
         # A token string with escapes must say these bytes (as OpenAI writes partial characters)
-        found = PyDict_GetItem(record, "token")
+        found = PyDict_GetItemWithError(record, "token")
         if found != NULL and type(<object>found) is str:
             if not _token_says(<object>found, data, m, self.token_to_bytes):
                 return None
@@ -981,10 +986,12 @@ cdef class CharFeeder:
         cdef list parts = self.pend_parts, lps = self.pend_lps  # changed in place (state() copies)
         if frontier < 0:
             if PyList_GET_SIZE(parts):
-                del parts[:], lps[:]
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
         elif frontier >= pos:  # the frontier is in this token: it opens the window alone
             if PyList_GET_SIZE(parts):
-                del parts[:], lps[:]
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
             PyList_Append(parts, part)
             PyList_Append(lps, logprob)
             self.pend_first, self.pend_byte = j, pos
@@ -995,7 +1002,8 @@ cdef class CharFeeder:
                 token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
                 f += 1
             if f:
-                del parts[:f], lps[:f]
+                PyList_SetSlice(parts, 0, f, NULL)
+                PyList_SetSlice(lps, 0, f, NULL)
             PyList_Append(parts, part)
             PyList_Append(lps, logprob)
             self.pend_first += f
@@ -1023,6 +1031,17 @@ cdef class CharFeeder:
                     text)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
                 self.reported_tokens, text)
+
+
+def stream_feed(self, x):
+    """``StreamDecoder.feed`` (see there): the armed ``CharFeeder`` first, called from C (no
+    Python frame per token), then ``StreamDecoder._feed``."""
+    cdef object feeder = self._feeder
+    if feeder is not None:
+        found = (<CharFeeder>feeder)._feed(x)
+        if found is not None:
+            return found
+    return self._feed(x)
 
 
 def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,

@@ -281,16 +281,21 @@ class StreamDecoder:
         Raises :class:`~tokbytes.DecodeError` (``errors="strict"``) as soon as the bytes cannot be
         UTF-8, with the message :func:`tokbytes.decode` gives; the decoder is then closed.
         """
+        feeder = self._feeder
+        if feeder is not None:  # the compiled fast path (see _arm)
+            found = feeder.feed(x)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+        return self._feed(x)
+
+    def _feed(self, x: Any) -> list[Unit]:
+        """:meth:`feed` past the compiled feeder (which, when armed, declined ``x``)."""
         if self._closed:
             raise InputError(
                 "feed() after close(): this StreamDecoder is closed; call reset() to decode "
                 "another stream"
             )
-        if self._feeder is not None:  # the compiled fast path (see _arm)
-            found = self._feeder.feed(x)
-            if found is not None:
-                return found  # type: ignore[no-any-return]
-            self._disarm()
+        self._disarm()
         if type(x) is dict and "logprob" in x:  # one OpenAI-style record: the common case
             raw, logprob = x.get("bytes"), x["logprob"]
             # Plain values only (bytes() rejects non-ints and values outside 0-255, and True and
@@ -943,6 +948,25 @@ class StreamDecoder:
         self._flush()
         state = "closed" if self._closed else f"{len(self.pending)} bytes pending"
         return f"<StreamDecoder {self._level}: {self._seen} tokens, {state}>"
+
+
+def _compile_feed() -> None:
+    """With the compiled core, ``StreamDecoder.feed`` is its twin ``_core.stream_feed``: the
+    same two steps (the armed feeder, then :meth:`StreamDecoder._feed`) without a Python frame
+    per token (under :func:`~tokbytes._speedups.forced_pure` no feeder is armed, so it is
+    ``_feed`` itself)."""
+    core = _speedups.core
+    if core is None:
+        return
+    python_feed = StreamDecoder.feed
+    feed = core.stream_feed
+    feed.__doc__, feed.__module__ = python_feed.__doc__, python_feed.__module__
+    feed.__name__, feed.__qualname__ = python_feed.__name__, python_feed.__qualname__
+    feed.__wrapped__ = python_feed
+    StreamDecoder.feed = feed  # type: ignore[method-assign]
+
+
+_compile_feed()
 
 
 # -- helpers -----------------------------------------------------------------------------------
