@@ -31,6 +31,8 @@ from tokbytes import _speedups, units
 from tokbytes.alignment import left_sum
 from tokbytes.escapes import token_text_to_bytes
 from tokbytes.recovery import doubtful, suspicious
+from tokbytes.segmentation import _WORD_BOUNDARY as _REGEX_WORD_BOUNDARY
+from tokbytes.segmentation import word_class
 from tokbytes.stream import _token_says
 
 needs_core = pytest.mark.skipif(
@@ -563,3 +565,67 @@ def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
     with _speedups.forced_pure():
         pure = _stream_picture(payload.tokens, feeds, [False, True], options)
     assert compiled == pure
+
+
+# -- the streaming decoder's word window ---------------------------------------------------------
+
+_WORD_HANDLED = "aZé가カー1٣:·.'’,;_‿ \u3000\t\r\n\u2028中。!\"😊"  # the classes the core takes
+_WORD_HANDED_ON = "\u0308\u200d\u00ad🇦א"  # Extend, ZWJ, Format, regional indicator, Hebrew
+
+
+@needs_core
+@given(
+    st.text(alphabet=_WORD_HANDLED, max_size=30)
+    | st.text(alphabet=_WORD_HANDLED + _WORD_HANDED_ON, max_size=8)
+)
+def test_the_cores_word_breaks_are_regexs(text: str) -> None:
+    """Inside a text of the classes the word window handles, the core's boundaries are those of
+    ``regex`` ``(?w)\\b`` (which the Python path uses), at every position with a character on
+    each side and one more after (the lookahead the window waits for)."""
+    core = _speedups.core
+    assert core is not None
+    if not core.has_word_classes():
+        core.set_word_classes(word_class)
+    found = core.word_breaks(text)
+    if found is None:
+        assert any(word_class(c) == 255 for c in text)
+        return
+    expected = [m.start() for m in _REGEX_WORD_BOUNDARY.finditer(text) if 0 < m.start() < len(text) - 1]
+    assert found == expected
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(
+        st.text(alphabet=_WORD_HANDLED, max_size=40)
+        | st.text(alphabet=_WORD_HANDLED + _WORD_HANDED_ON, max_size=40),
+        top_logprobs=0,
+    ),
+    st.lists(st.integers(1, 2), min_size=40, max_size=40),
+    st.lists(st.booleans(), min_size=1, max_size=3),
+)
+def test_word_streams_take_the_compiled_path_and_agree_bit_for_bit(
+    payload: tbst.Payload, feeds: list[int], peeks: list[bool]
+) -> None:
+    """Words through the core's WordFeeder (records alone and in one-record lists), with the
+    classes that hand the window back mixed in, and the state read between feeds (which hands
+    the frontier's context back to the Python path): the same units, bits and state."""
+    options = {"level": "word"}
+    compiled = _stream_picture(payload.tokens, feeds, peeks, options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(payload.tokens, feeds, peeks, options)
+    assert compiled == pure
+
+
+@needs_core
+def test_the_stream_hands_plain_words_to_the_core() -> None:
+    decoder = tokbytes.StreamDecoder("word")
+    words = []
+    for piece in ["가나", "다 ", "Hello", ",", " world", "'s", " 3", ".", "14", " ok"]:
+        data = piece.encode()
+        words += decoder.feed({"token": piece, "bytes": list(data), "logprob": -0.25})
+    assert type(decoder._feeder).__name__ == "WordFeeder"  # armed: the compiled path took these
+    words += decoder.close()
+    assert [w.text for w in words] == ["가나다", "Hello", ",", "world's", "3.14", "ok"]
+    assert words[4].tokens == (6, 7, 8) and words[4].logprob == ((0.0 + -0.25) + -0.25) + -0.25

@@ -26,7 +26,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memchr, memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy, memmove
 
 from array import array as _make_array
 
@@ -43,6 +43,8 @@ cdef extern from "Python.h":
     Py_UCS4 PyUnicode_READ_CHAR(object, Py_ssize_t)
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     bint Py_UNICODE_ISSPACE(Py_UCS4)
+    Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4)
+    object PyUnicode_FromKindAndData(int, const void*, Py_ssize_t)
     object PyUnicode_DecodeUTF8(const char*, Py_ssize_t, const char*)
     Py_ssize_t PyUnicode_FindChar(object, Py_UCS4, Py_ssize_t, Py_ssize_t, int) except -2
     void PyObject_GC_UnTrack(void*)
@@ -1020,25 +1022,28 @@ cdef class CharFeeder:
 
     def state(self):
         """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
-        text)``: the decoder's fields as the Python path would have left them, and the text
-        emitted since the last call (handed over once)."""
+        text, None)``: the decoder's fields as the Python path would have left them, and the
+        text emitted since the last call (handed over once); see :meth:`WordFeeder.state`."""
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
         cdef long long frontier = self.held.byte_start if self.has_held else self.inc_byte
         if self.has_held or self.head_len:
             return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
                     frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
-                    text)
+                    text, None)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
-                self.reported_tokens, text)
+                self.reported_tokens, text, None)
 
 
 def stream_feed(self, x):
     """``StreamDecoder.feed`` (see there): the armed ``CharFeeder`` first, called from C (no
     Python frame per token), then ``StreamDecoder._feed``."""
-    cdef object feeder = self._feeder
+    cdef object feeder = self._feeder, found = None
     if feeder is not None:
-        found = (<CharFeeder>feeder)._feed(x)
+        if type(feeder) is CharFeeder:
+            found = (<CharFeeder>feeder)._feed(x)
+        elif type(feeder) is WordFeeder:
+            found = (<WordFeeder>feeder)._feed(x)
         if found is not None:
             return found
     return self._feed(x)
@@ -1124,4 +1129,535 @@ def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
         feeder.head[k] = pending[k]
     feeder.head_len, feeder.head_need = len(pending), need
     feeder.inc_first, feeder.inc_byte = token_of(offset), byte_base + offset
+    return feeder
+
+
+# -- the streaming decoder's per-token word path -----------------------------------------------
+
+# UAX #29 word break classes the compiled word window handles (``segmentation.word_class``
+# gives them, by regex's own properties); 255: a class it hands to the Python path (Extend,
+# Format, ZWJ, Regional_Indicator, Hebrew_Letter, Double_Quote: rules that look through or
+# count characters), 254: not known yet.
+cdef enum:
+    WB_OTHER = 0
+    WB_ALETTER = 1
+    WB_NUMERIC = 2
+    WB_MIDLETTER = 3
+    WB_MIDNUM = 4
+    WB_MIDNUMLET = 5
+    WB_SINGLEQUOTE = 6
+    WB_EXTENDNUMLET = 7
+    WB_WSEGSPACE = 8
+    WB_KATAKANA = 9
+    WB_CR = 10
+    WB_LF = 11
+    WB_NEWLINE = 12
+    WB_NONE = 253  # no character (before the start of the text)
+    WB_UNKNOWN = 254
+    WB_HANDED_ON = 255
+
+cdef bytearray _word_classes = None
+cdef unsigned char* _word_class = NULL
+cdef object _classify = None
+
+
+def set_word_classes(classify):
+    """Install ``classify(char) -> int`` (``segmentation.word_class``); classes are looked up
+    once per code point, on first sight."""
+    global _word_classes, _word_class, _classify
+    _word_classes = bytearray(b"\xfe" * 0x110000)
+    _word_class = <unsigned char*>PyByteArray_AS_STRING(_word_classes)
+    _classify = classify
+
+
+def has_word_classes():
+    return _word_class != NULL
+
+
+cdef inline int _class_of(Py_UCS4 code) except -1:
+    cdef int found = _word_class[code]
+    if found == WB_UNKNOWN:
+        found = _classify(PyUnicode_FromOrdinal(code))
+        _word_class[code] = <unsigned char>found
+    return found
+
+
+cdef inline bint _ahletter(int c) noexcept:
+    return c == WB_ALETTER
+
+
+cdef inline bint _midnumletq(int c) noexcept:
+    return c == WB_MIDNUMLET or c == WB_SINGLEQUOTE
+
+
+cdef bint _word_break(int l2, int l, Py_UCS4 lcode, int r, Py_UCS4 rcode, int r2) noexcept:
+    """regex's ``(?w)\\b`` (``unicode_at_default_boundary``) between characters of classes
+    ``l`` and ``r`` inside the text, ``l2`` before ``l`` (WB_NONE at the start) and ``r2``
+    after ``r``, for the classes above (no Extend/Format/ZWJ: WB4 never applies; no regional
+    indicators, Hebrew letters or double quotes: WB7a-c, WB15-16 never do)."""
+    if l == WB_CR and r == WB_LF:  # WB3
+        return False
+    if l == WB_CR or l == WB_LF or l == WB_NEWLINE:  # WB3a
+        return True
+    if r == WB_CR or r == WB_LF or r == WB_NEWLINE:  # WB3b
+        return True
+    if l == WB_WSEGSPACE and r == WB_WSEGSPACE:  # WB3d
+        return False
+    if _ahletter(l) and _ahletter(r):  # WB5
+        return False
+    if _ahletter(l) and (r == WB_MIDLETTER or _midnumletq(r)) and _ahletter(r2):  # WB6
+        return False
+    if _ahletter(l2) and (l == WB_MIDLETTER or _midnumletq(l)) and _ahletter(r):  # WB7
+        return False
+    if l == WB_NUMERIC and r == WB_NUMERIC:  # WB8
+        return False
+    if _ahletter(l) and r == WB_NUMERIC:  # WB9
+        return False
+    if l == WB_NUMERIC and _ahletter(r):  # WB10
+        return False
+    if l2 == WB_NUMERIC and (l == WB_MIDNUM or _midnumletq(l)) and r == WB_NUMERIC:  # WB11
+        return False
+    if l == WB_NUMERIC and (r == WB_MIDNUM or _midnumletq(r)) and r2 == WB_NUMERIC:  # WB12
+        return False
+    if l == WB_KATAKANA and r == WB_KATAKANA:  # WB13
+        return False
+    if (_ahletter(l) or l == WB_NUMERIC or l == WB_KATAKANA or l == WB_EXTENDNUMLET) and (
+        r == WB_EXTENDNUMLET
+    ):  # WB13a
+        return False
+    if l == WB_EXTENDNUMLET and (_ahletter(r) or r == WB_NUMERIC or r == WB_KATAKANA):  # WB13b
+        return False
+    return True  # WB999
+
+
+def word_breaks(str text):
+    """The boundaries :func:`_word_break` finds inside ``text`` (tests: they must be regex's),
+    or None when ``text`` holds a class handed on."""
+    cdef Py_ssize_t n = len(text), p
+    cdef list classes = [_class_of(PyUnicode_READ_CHAR(text, p)) for p in range(n)]
+    if WB_HANDED_ON in classes:
+        return None
+    out = []
+    for p in range(1, n - 1):
+        if _word_break(
+            classes[p - 2] if p >= 2 else WB_NONE, classes[p - 1],
+            PyUnicode_READ_CHAR(text, p - 1), classes[p], PyUnicode_READ_CHAR(text, p),
+            classes[p + 1]
+        ):
+            out.append(p)
+    return out
+
+
+cdef struct WordChar:
+    Py_UCS4 code
+    int size, cls
+    long long byte_start  # global byte offset
+    Py_ssize_t first, last  # global indices of the tokens holding its first and last byte
+    unsigned char data[4]
+
+
+cdef Py_ssize_t _plain_record(object record, unsigned char** scratch, Py_ssize_t* cap,
+                              object token_to_bytes, PyObject** logprob) except -2:
+    """The bytes of a record ``StreamDecoder.feed``'s fast path takes, into ``scratch``: their
+    count, or -1 ("not mine"); see :class:`CharFeeder` for the conditions."""
+    if type(record) is not dict:
+        return -1
+    cdef PyObject* found = PyDict_GetItemWithError(record, "logprob")
+    if found == NULL or type(<object>found) is not float:
+        return -1
+    if not PyFloat_AS_DOUBLE(<object>found) <= LOGPROB_TOLERANCE:  # NaN too
+        return -1
+    logprob[0] = found
+    found = PyDict_GetItemWithError(record, "bytes")
+    if found == NULL or type(<object>found) is not list:
+        return -1
+    cdef object raw = <object>found
+    cdef Py_ssize_t m = PyList_GET_SIZE(raw), k
+    if m == 0:
+        return -1
+    if m > cap[0]:
+        grown = <unsigned char*>realloc(scratch[0], 2 * m)
+        if grown == NULL:
+            raise MemoryError()
+        scratch[0], cap[0] = grown, 2 * m
+    cdef unsigned char* data = scratch[0]
+    cdef long v
+    cdef int overflow
+    cdef PyObject* item
+    for k in range(m):
+        item = PyList_GET_ITEM(raw, k)
+        if type(<object>item) is not int:
+            return -1
+        v = PyLong_AsLongAndOverflow(<object>item, &overflow)  # no error for huge ints
+        if v < 2 or v > 255:  # NUL and SOH: the Python path says what they are
+            return -1
+        data[k] = <unsigned char>v
+    if data[0] == 60:  # "<": maybe a SentencePiece <0xNN> piece
+        return -1
+    for k in range(m - 2):
+        if data[k] == 0xEF and data[k + 1] == 0xBF and data[k + 2] == 0xBD:  # U+FFFD
+            return -1
+        if data[k] == 0xE2 and data[k + 1] == 0x96 and data[k + 2] == 0x81:  # "▁"
+            return -1
+    found = PyDict_GetItemWithError(record, "token")
+    if found != NULL and type(<object>found) is str:
+        if not _token_says(<object>found, data, m, token_to_bytes):
+            return -1
+    return m
+
+
+cdef class WordFeeder:
+    """``StreamDecoder`` words (``uax29``, cover scores) fed plain records, one per feed.
+
+    Takes the records :class:`CharFeeder` takes (as a record or a one-record list) whose
+    characters are of the word break classes :func:`_word_break` handles, and returns the words
+    they finish as ``StreamDecoder._direct_words`` makes them: a boundary is final once two
+    characters follow it (none of these classes is Extend/Format/ZWJ), a word is a segment
+    without its edge whitespace, its tokens those carrying its bytes, its score their logprob
+    or left-to-right sum. Or None, changing nothing.
+
+    The window: the complete characters from the frontier on (``chars``), an incomplete last
+    one (``head``), and the tokens from the one holding the frontier byte (``pend_parts``/
+    ``pend_lps`` from token ``pend_first`` at global byte ``pend_byte``); ``prev_*``: the
+    character before the frontier, which the rules look back at.
+    """
+
+    cdef object history, token_to_bytes
+    cdef bytearray all_bytes
+    cdef array all_ends
+    cdef list all_logprobs
+    cdef Py_ssize_t seen, reported_tokens, pend_first, inc_first
+    cdef long long byte_pos, char_pos, pend_byte, inc_byte
+    cdef list pend_parts, pend_lps
+    cdef unsigned char head[4]
+    cdef int head_len, head_need
+    cdef WordChar* chars
+    cdef Py_ssize_t n_chars, chars_cap, examined
+    cdef Py_ssize_t* bounds
+    cdef Py_UCS4* codes
+    cdef int prev_cls
+    cdef Py_UCS4 prev_code
+    cdef bint moved
+    cdef unsigned char* scratch
+    cdef Py_ssize_t scratch_cap
+    cdef char* text
+    cdef Py_ssize_t text_len, text_cap
+
+    def __dealloc__(self):
+        free(self.chars)
+        free(self.bounds)
+        free(self.codes)
+        free(self.scratch)
+        free(self.text)
+
+    cdef int _reserve(self, Py_ssize_t size) except -1:
+        if size <= self.chars_cap:
+            return 0
+        size = 2 * size + 16
+        grown = <WordChar*>realloc(self.chars, size * sizeof(WordChar))
+        if grown == NULL:
+            raise MemoryError()
+        self.chars = grown
+        grown_bounds = <Py_ssize_t*>realloc(self.bounds, size * sizeof(Py_ssize_t))
+        if grown_bounds == NULL:
+            raise MemoryError()
+        self.bounds = grown_bounds
+        grown_codes = <Py_UCS4*>realloc(self.codes, size * sizeof(Py_UCS4))
+        if grown_codes == NULL:
+            raise MemoryError()
+        self.codes = grown_codes
+        self.chars_cap = size
+        return 0
+
+    cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
+        if self.text_len + size > self.text_cap:
+            self.text_cap = 2 * (self.text_len + size) + 256
+            grown = <char*>realloc(self.text, self.text_cap)
+            if grown == NULL:
+                raise MemoryError()
+            self.text = grown
+        memcpy(self.text + self.text_len, data, size)
+        self.text_len += size
+        return 0
+
+    cdef object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
+        return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
+
+    def feed(self, x):
+        """The words record ``x`` (or ``[x]``) finishes, or None."""
+        return self._feed(x)
+
+    cdef object _feed(self, object x):
+        cdef object kind = type(x)
+        if kind is dict:
+            return self._take(x)
+        if (kind is list or kind is tuple) and len(x) == 1:
+            return self._take(x[0])
+        return None
+
+    cdef object _take(self, object record):
+        cdef PyObject* lp_found = NULL
+        cdef Py_ssize_t m = _plain_record(
+            record, &self.scratch, &self.scratch_cap, self.token_to_bytes, &lp_found
+        )
+        if m < 0:
+            return None
+        cdef object logprob = <object>lp_found
+        cdef unsigned char* data = self.scratch
+        self._reserve(self.n_chars + m + 1)
+
+        # Pass 1 (changes nothing): the characters the bytes complete, after chars[n_chars - 1]
+        cdef Py_ssize_t j = self.seen, total = self.n_chars, k, p
+        cdef long long pos = self.byte_pos, inc_byte = self.inc_byte
+        cdef Py_ssize_t inc_first = self.inc_first
+        cdef unsigned char h[4]
+        cdef int hl = self.head_len, hn = self.head_need, need, q, cls
+        cdef unsigned char b
+        cdef WordChar* c
+        cdef WordChar* chars = self.chars
+        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        for k in range(m):
+            b = data[k]
+            if hl == 0:
+                need = _utf8_length(b)
+                if need == 0:
+                    return None
+                h[0], hl, hn, inc_first, inc_byte = b, 1, need, j, pos + k
+            else:
+                if not (_second_ok(h[0], b) if hl == 1 else 0x80 <= b <= 0xBF):
+                    return None
+                h[hl] = b
+                hl += 1
+            if hl == hn:
+                c = &chars[total]
+                c.size = hn
+                for q in range(hn):
+                    c.data[q] = h[q]
+                c.code = _code_point(h, hn)
+                cls = _class_of(c.code)
+                if cls == WB_HANDED_ON:
+                    return None
+                c.cls = cls
+                c.byte_start, c.first, c.last = inc_byte, inc_first, j
+                total += 1
+                hl = 0
+
+        # The final boundaries (two characters after each), and the words between them
+        cdef Py_ssize_t n_bounds = 0, a, e
+        cdef int l2
+        for p in range(max(self.examined + 1, 1), total - 1):
+            if p >= 2:
+                l2 = chars[p - 2].cls
+            else:
+                l2 = self.prev_cls
+            if _word_break(l2, chars[p - 1].cls, chars[p - 1].code, chars[p].cls,
+                           chars[p].code, chars[p + 1].cls):
+                self.bounds[n_bounds] = p
+                n_bounds += 1
+        cdef list units = []
+        cdef Py_ssize_t start = 0, end, t, first, last
+        cdef double score_sum
+        cdef object tokens, score, value, word
+        cdef Py_UCS4* codes = self.codes
+        for k in range(n_bounds):
+            end = self.bounds[k]
+            a, e = start, end
+            while a < e and Py_UNICODE_ISSPACE(chars[a].code):
+                a += 1
+            while e > a and Py_UNICODE_ISSPACE(chars[e - 1].code):
+                e -= 1
+            start = end
+            if a == e:
+                continue
+            for t in range(a, e):
+                codes[t - a] = chars[t].code
+            word = PyUnicode_FromKindAndData(4, codes, e - a)
+            first, last = chars[a].first, chars[e - 1].last
+            tokens = PyTuple_New(last - first + 1)
+            for t in range(first, last + 1):
+                value = PyLong_FromSsize_t(t)
+                Py_INCREF(value)
+                PyTuple_SET_ITEM(tokens, t - first, value)
+            if first == last:
+                score = self._lp(first, j, logprob)
+            else:
+                score_sum = 0.0  # the summation rule: left to right in token order, from 0.0
+                for t in range(first, last + 1):
+                    score_sum += PyFloat_AS_DOUBLE(self._lp(t, j, logprob))
+                score = PyFloat_FromDouble(score_sum)
+            PyList_Append(units, _make_unit(
+                word, self.char_pos + a, self.char_pos + e, chars[a].byte_start,
+                chars[e - 1].byte_start + chars[e - 1].size, tokens, score
+            ))
+
+        # The new state: the byte reader's copy, then the window
+        cdef Py_ssize_t total_bytes = PyByteArray_GET_SIZE(self.all_bytes)
+        cdef Py_ssize_t count_ends = len(self.all_ends)
+        PyByteArray_Resize(self.all_bytes, total_bytes + m)
+        memcpy(PyByteArray_AS_STRING(self.all_bytes) + total_bytes, data, m)
+        resize_smart(self.all_ends, count_ends + 1)
+        self.all_ends.data.as_longlongs[count_ends] = total_bytes + m
+        PyList_Append(self.all_logprobs, logprob)
+        cdef Py_ssize_t moved = self.bounds[n_bounds - 1] if n_bounds else 0
+        for k in range(moved):
+            self._append_text(chars[k].data, chars[k].size)
+        if moved:
+            self.prev_cls, self.prev_code = chars[moved - 1].cls, chars[moved - 1].code
+            memmove(chars, chars + moved, (total - moved) * sizeof(WordChar))
+            self.moved = True
+        self.examined = max(self.examined, total - 2) - moved
+        if self.examined < 0:
+            self.examined = 0
+        self.n_chars = total - moved
+        self.char_pos += moved
+        self.reported_tokens = j + 1
+        cdef long long frontier = -1, token_start
+        if self.n_chars:
+            frontier = chars[0].byte_start
+        elif hl:
+            frontier = inc_byte
+        cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
+        cdef Py_ssize_t f
+        cdef list parts = self.pend_parts, lps = self.pend_lps  # changed in place (state() copies)
+        if frontier < 0:
+            if PyList_GET_SIZE(parts):
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
+        elif frontier >= pos:  # the frontier is in this token: it opens the window alone
+            if PyList_GET_SIZE(parts):
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
+            self.pend_first, self.pend_byte = j, pos
+        else:  # drop the window tokens wholly before the frontier, add this one
+            token_start = self.pend_byte
+            f = 0
+            while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
+                token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
+                f += 1
+            if f:
+                PyList_SetSlice(parts, 0, f, NULL)
+                PyList_SetSlice(lps, 0, f, NULL)
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
+            self.pend_first += f
+            self.pend_byte = token_start
+        self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
+        self.head_len, self.head_need = hl, hn
+        self.inc_first, self.inc_byte = inc_first, inc_byte
+        self.seen = j + 1
+        self.byte_pos = pos + m
+        if self.history is not None:
+            PyList_Append(self.history, record)
+        return units
+
+    def state(self):
+        """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
+        text, scanned)``: the decoder's fields as the Python path would have left them, the
+        text emitted since the last call, and, when the frontier moved since then, the text
+        around it (the character before it, then the next one) that ``WordSegmenter.context``
+        takes (else None)."""
+        text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
+        self.text_len = 0
+        scanned = None
+        if self.moved:
+            scanned = PyUnicode_FromOrdinal(self.prev_code)
+            if self.n_chars:
+                scanned += PyUnicode_FromOrdinal(self.chars[0].code)
+            self.moved = False
+        cdef long long frontier = -1
+        if self.n_chars:
+            frontier = self.chars[0].byte_start
+        elif self.head_len:
+            frontier = self.inc_byte
+        if frontier >= 0:
+            return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
+                    frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
+                    text, scanned)
+        return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
+                self.reported_tokens, text, scanned)
+
+
+def word_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
+                Py_ssize_t done, long long char_base, Py_ssize_t seen,
+                Py_ssize_t reported_tokens, list history, bytearray all_bytes, array all_ends,
+                list all_logprobs, token_to_bytes, str context):
+    """A :class:`WordFeeder` taking over a ``StreamDecoder``'s word window (its fields as the
+    Python path leaves them; ``context``: its ``_context``), or None when the window or the
+    character before the frontier holds a class the feeder hands on."""
+    if _word_class == NULL:
+        return None
+    if (<object>all_ends).typecode != "q" or len(all_ends) != seen or len(all_logprobs) != seen:
+        return None
+    if len(parts) != len(logprobs) or token_base + len(parts) != seen:
+        return None
+    cdef WordFeeder feeder = WordFeeder.__new__(WordFeeder)
+    feeder.history, feeder.token_to_bytes = history, token_to_bytes
+    feeder.all_bytes, feeder.all_ends, feeder.all_logprobs = all_bytes, all_ends, all_logprobs
+    feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
+    feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
+    feeder.pend_first, feeder.pend_byte = token_base, byte_base
+    if context:
+        feeder.prev_code = PyUnicode_READ_CHAR(context, len(context) - 1)
+        feeder.prev_cls = _class_of(feeder.prev_code)
+        if feeder.prev_cls == WB_HANDED_ON:
+            return None
+    elif char_base:
+        return None
+    else:
+        feeder.prev_cls = WB_NONE
+    for item in logprobs:
+        if type(item) is not float:
+            return None
+    for item in parts:
+        if type(item) is not bytes or not item:
+            return None
+    cdef bytes pending = b"".join(parts)[done:]
+    cdef Py_ssize_t size = len(pending), k, offset = 0, t = 0, need, q
+    cdef long long token_end = byte_base + (len(parts[0]) if parts else 0)
+    feeder.byte_pos = byte_base + sum(map(len, parts))
+    if not parts:
+        if token_base != seen or done:
+            return None
+        feeder.byte_pos = byte_base
+        return feeder
+    feeder._reserve(size + 1)
+    cdef WordChar* c
+    cdef long long byte
+
+    def token_of(long long byte):  # global index of the window token holding global byte
+        cdef Py_ssize_t i = 0
+        cdef long long end = byte_base + len(parts[0])
+        while end <= byte:
+            i += 1
+            end += len(parts[i])
+        return token_base + i
+
+    while offset < size:
+        need = _utf8_length(pending[offset])
+        if need == 0:
+            return None
+        for q in range(1, min(need, size - offset)):
+            if not (_second_ok(pending[offset], pending[offset + 1]) if q == 1
+                    else 0x80 <= pending[offset + q] <= 0xBF):
+                return None
+        byte = byte_base + done + offset
+        if offset + need > size:  # the incomplete last character
+            for q in range(size - offset):
+                feeder.head[q] = pending[offset + q]
+            feeder.head_len, feeder.head_need = size - offset, need
+            feeder.inc_first, feeder.inc_byte = token_of(byte), byte
+            break
+        c = &feeder.chars[feeder.n_chars]
+        c.size = need
+        for q in range(need):
+            c.data[q] = pending[offset + q]
+        c.code = _code_point(c.data, need)
+        c.cls = _class_of(c.code)
+        if c.cls == WB_HANDED_ON:
+            return None
+        c.byte_start, c.first, c.last = byte, token_of(byte), token_of(byte + need - 1)
+        feeder.n_chars += 1
+        offset += need
     return feeder

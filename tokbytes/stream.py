@@ -75,7 +75,7 @@ from .recovery import (
     suspected_problem,
     suspicious,
 )
-from .segmentation import Words, segmenter
+from .segmentation import Words, segmenter, word_class
 from .sources import StreamAssembler
 from .units import _JOINING as _JOINING  # characters a grapheme break may depend on
 from .units import (
@@ -598,7 +598,9 @@ class StreamDecoder:
 
     def _arm(self) -> None:
         """Hand the window to the compiled core's ``CharFeeder`` (characters, and graphemes of
-        characters that cannot join a neighbour; cover scores) while feed()'s fast path applies
+        characters that cannot join a neighbour) or ``WordFeeder`` (``uax29`` words of the
+        word break classes whose rules look at fixed neighbours: no Extend/Format/ZWJ,
+        regional indicators or Hebrew letters), cover scores, while feed()'s fast path applies
         (``_plain``): it takes the records that path takes, with the same results and the same
         appends to the byte reader's copy and the history, in C, and declines the first one
         it does not take (:meth:`_disarm` then gives the window back). Readers of the window,
@@ -607,6 +609,25 @@ class StreamDecoder:
         if core is None or not self._plain or self._attribution != "cover":
             return
         if self._level == "word":
+            if self._segmenter.words == "uax29":
+                if not core.has_word_classes():
+                    core.set_word_classes(word_class)
+                self._feeder = core.word_feeder(
+                    self._parts,
+                    self._logprobs,
+                    self._token_base,
+                    self._byte_base,
+                    self._done,
+                    self._char_base,
+                    self._seen,
+                    self._reported_tokens,
+                    self._history,
+                    self._all_bytes,
+                    self._all_ends,
+                    self._all_logprobs,
+                    token_text_to_bytes,
+                    self._context,
+                )
             return
         graphemes = self._level == "grapheme"
         if graphemes and not core.has_joining():
@@ -642,9 +663,12 @@ class StreamDecoder:
                 self._seen,
                 self._reported_tokens,
                 text,
+                scanned,
             ) = self._feeder.state()
             if text:
                 self._keep_text(text)
+            if scanned is not None:  # words: the frontier moved (see WordFeeder.state)
+                self._context = self._segmenter.context(scanned, 1)
 
     def _disarm(self) -> None:
         self._flush()
