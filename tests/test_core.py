@@ -34,6 +34,7 @@ from tokbytes.recovery import doubtful, suspicious
 from tokbytes.segmentation import _WORD_BOUNDARY as _REGEX_WORD_BOUNDARY
 from tokbytes.segmentation import word_class
 from tokbytes.stream import _token_says
+from tokbytes.units import grapheme_class
 
 needs_core = pytest.mark.skipif(
     _speedups.core is None, reason="the compiled core is not in use (not built, or TOKBYTES_PURE)"
@@ -608,7 +609,7 @@ def test_the_cores_word_breaks_are_regexs(text: str) -> None:
 def test_word_streams_take_the_compiled_path_and_agree_bit_for_bit(
     payload: tbst.Payload, feeds: list[int], peeks: list[bool]
 ) -> None:
-    """Words through the core's WordFeeder (records alone and in one-record lists), with the
+    """Words through the core's SegmentFeeder (records alone and in one-record lists), with the
     classes that hand the window back mixed in, and the state read between feeds (which hands
     the frontier's context back to the Python path): the same units, bits and state."""
     options = {"level": "word"}
@@ -625,7 +626,55 @@ def test_the_stream_hands_plain_words_to_the_core() -> None:
     for piece in ["가나", "다 ", "Hello", ",", " world", "'s", " 3", ".", "14", " ok"]:
         data = piece.encode()
         words += decoder.feed({"token": piece, "bytes": list(data), "logprob": -0.25})
-    assert type(decoder._feeder).__name__ == "WordFeeder"  # armed: the compiled path took these
+    assert type(decoder._feeder).__name__ == "SegmentFeeder"  # armed: the compiled path took these
     words += decoder.close()
     assert [w.text for w in words] == ["가나다", "Hello", ",", "world's", "3.14", "ok"]
     assert words[4].tokens == (6, 7, 8) and words[4].logprob == ((0.0 + -0.25) + -0.25) + -0.25
+
+
+_GRAPHEME_HANDLED = (
+    "a\r\n\x01\u0301\u0308\u200d\ufe0f🇰🇷\u0600\u0903\u1100\u1161\u11a8가각😊👩🏽\u20e3#"
+)
+_GRAPHEME_HANDED_ON = "\u0915\u094d"  # InCB=Consonant (and a linker): GB9c
+
+
+@needs_core
+@given(
+    st.text(alphabet=_GRAPHEME_HANDLED, max_size=30)
+    | st.text(alphabet=_GRAPHEME_HANDLED + _GRAPHEME_HANDED_ON, max_size=10)
+)
+def test_the_cores_grapheme_breaks_are_regexs(text: str) -> None:
+    """The core's cluster boundaries inside a text are those of ``regex`` ``\\X`` (through
+    ``units.grapheme_bounds``, which the Python path uses)."""
+    core = _speedups.core
+    assert core is not None
+    if not core.has_grapheme_classes():
+        core.set_grapheme_classes(grapheme_class)
+    found = core.grapheme_breaks(text)
+    if found is None:
+        assert any(grapheme_class(c) == 255 for c in text)
+        return
+    assert found == [b for b in units.grapheme_bounds(text) if 0 < b < len(text)]
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(
+        st.text(alphabet=_GRAPHEME_HANDLED + "b c", max_size=40)
+        | st.text(alphabet=_GRAPHEME_HANDLED + _GRAPHEME_HANDED_ON, max_size=40),
+        top_logprobs=0,
+    ),
+    st.lists(st.integers(1, 2), min_size=40, max_size=40),
+    st.lists(st.booleans(), min_size=1, max_size=3),
+)
+def test_cluster_streams_take_the_compiled_path_and_agree_bit_for_bit(
+    payload: tbst.Payload, feeds: list[int], peeks: list[bool]
+) -> None:
+    """Graphemes of several characters (emoji ZWJ sequences, skin tones, flags, keycaps,
+    combining marks, Hangul jamo, CR LF) through the core's SegmentFeeder: the same units."""
+    options = {"level": "grapheme"}
+    compiled = _stream_picture(payload.tokens, feeds, peeks, options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(payload.tokens, feeds, peeks, options)
+    assert compiled == pure

@@ -1023,7 +1023,7 @@ cdef class CharFeeder:
     def state(self):
         """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
         text, None)``: the decoder's fields as the Python path would have left them, and the
-        text emitted since the last call (handed over once); see :meth:`WordFeeder.state`."""
+        text emitted since the last call (handed over once); see :meth:`SegmentFeeder.state`."""
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
         cdef long long frontier = self.held.byte_start if self.has_held else self.inc_byte
@@ -1042,8 +1042,8 @@ def stream_feed(self, x):
     if feeder is not None:
         if type(feeder) is CharFeeder:
             found = (<CharFeeder>feeder)._feed(x)
-        elif type(feeder) is WordFeeder:
-            found = (<WordFeeder>feeder)._feed(x)
+        elif type(feeder) is SegmentFeeder:
+            found = (<SegmentFeeder>feeder)._feed(x)
         if found is not None:
             return found
     return self._feed(x)
@@ -1256,6 +1256,121 @@ cdef struct WordChar:
     unsigned char data[4]
 
 
+# Grapheme cluster break classes (``units.grapheme_class``), GB_PICT added for
+# Extended_Pictographic; 255: handed on (InCB=Consonant: GB9c looks back over a run).
+cdef enum:
+    GB_OTHER = 0
+    GB_CR = 1
+    GB_LF = 2
+    GB_CONTROL = 3
+    GB_EXTEND = 4
+    GB_ZWJ = 5
+    GB_RI = 6
+    GB_PREPEND = 7
+    GB_SPACINGMARK = 8
+    GB_L = 9
+    GB_V = 10
+    GB_T = 11
+    GB_LV = 12
+    GB_LVT = 13
+    GB_PICT = 0x40
+
+cdef bytearray _grapheme_classes = None
+cdef unsigned char* _grapheme_class = NULL
+cdef object _classify_grapheme = None
+
+
+def set_grapheme_classes(classify):
+    """Install ``classify(char) -> int`` (``units.grapheme_class``), looked up once per code
+    point, on first sight."""
+    global _grapheme_classes, _grapheme_class, _classify_grapheme
+    _grapheme_classes = bytearray(b"\xfe" * 0x110000)
+    _grapheme_class = <unsigned char*>PyByteArray_AS_STRING(_grapheme_classes)
+    _classify_grapheme = classify
+
+
+def has_grapheme_classes():
+    return _grapheme_class != NULL
+
+
+cdef inline int _gclass_of(Py_UCS4 code) except -1:
+    cdef int found = _grapheme_class[code]
+    if found == WB_UNKNOWN:
+        found = _classify_grapheme(PyUnicode_FromOrdinal(code))
+        _grapheme_class[code] = <unsigned char>found
+    return found
+
+
+cdef bint _grapheme_break(int left, int right, bint pict_zwj, Py_ssize_t ri_run) noexcept:
+    """regex's ``\\X`` boundary between characters of classes ``left`` and ``right``
+    (``pict_zwj``: the characters before ``right`` end with Extended_Pictographic Extend* ZWJ;
+    ``ri_run``: regional indicators ending at ``left``), for the classes above (no
+    InCB=Consonant: GB9c never applies)."""
+    cdef int l = left & 0x3F, r = right & 0x3F
+    if l == GB_CR and r == GB_LF:  # GB3
+        return False
+    if l == GB_CR or l == GB_LF or l == GB_CONTROL:  # GB4
+        return True
+    if r == GB_CR or r == GB_LF or r == GB_CONTROL:  # GB5
+        return True
+    if l == GB_L and (r == GB_L or r == GB_V or r == GB_LV or r == GB_LVT):  # GB6
+        return False
+    if (l == GB_LV or l == GB_V) and (r == GB_V or r == GB_T):  # GB7
+        return False
+    if (l == GB_LVT or l == GB_T) and r == GB_T:  # GB8
+        return False
+    if r == GB_EXTEND or r == GB_ZWJ or r == GB_SPACINGMARK:  # GB9, GB9a
+        return False
+    if l == GB_PREPEND:  # GB9b
+        return False
+    if l == GB_ZWJ and right & GB_PICT and pict_zwj:  # GB11
+        return False
+    if l == GB_RI and r == GB_RI and ri_run % 2 == 1:  # GB12, GB13
+        return False
+    return True  # GB999
+
+
+cdef Py_ssize_t _grapheme_bounds(WordChar* chars, Py_ssize_t total, Py_ssize_t* bounds) noexcept:
+    """The boundaries inside ``chars[:total]`` (which starts at a boundary) into ``bounds``."""
+    cdef Py_ssize_t count = 0, p, ri = 1 if chars[0].cls & 0x3F == GB_RI else 0
+    cdef int state = 1 if chars[0].cls & GB_PICT else 0  # 1: pictographic Extend*, 2: then ZWJ
+    cdef int r
+    for p in range(1, total):
+        r = chars[p].cls
+        if _grapheme_break(chars[p - 1].cls, r, state == 2, ri):
+            bounds[count] = p
+            count += 1
+        ri = ri + 1 if r & 0x3F == GB_RI else 0
+        if r & GB_PICT:
+            state = 1
+        elif state == 1 and r & 0x3F == GB_EXTEND:
+            state = 1
+        elif state == 1 and r & 0x3F == GB_ZWJ:
+            state = 2
+        else:
+            state = 0
+    return count
+
+
+def grapheme_breaks(str text):
+    """The boundaries :func:`_grapheme_break` finds inside ``text`` (tests: they must be
+    regex's), or None when ``text`` holds a class handed on."""
+    cdef Py_ssize_t n = len(text), p
+    if not n:
+        return []
+    cdef WordChar* chars = <WordChar*>malloc(n * sizeof(WordChar))
+    cdef Py_ssize_t* bounds = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
+    try:
+        for p in range(n):
+            chars[p].cls = _gclass_of(PyUnicode_READ_CHAR(text, p))
+            if chars[p].cls == WB_HANDED_ON:
+                return None
+        return [bounds[p] for p in range(_grapheme_bounds(chars, n, bounds))]
+    finally:
+        free(chars)
+        free(bounds)
+
+
 cdef Py_ssize_t _plain_record(object record, unsigned char** scratch, Py_ssize_t* cap,
                               object token_to_bytes, PyObject** logprob) except -2:
     """The bytes of a record ``StreamDecoder.feed``'s fast path takes, into ``scratch``: their
@@ -1306,15 +1421,16 @@ cdef Py_ssize_t _plain_record(object record, unsigned char** scratch, Py_ssize_t
     return m
 
 
-cdef class WordFeeder:
-    """``StreamDecoder`` words (``uax29``, cover scores) fed plain records, one per feed.
+cdef class SegmentFeeder:
+    """``StreamDecoder`` words (``uax29``) or graphemes, cover scores, fed plain records.
 
     Takes the records :class:`CharFeeder` takes (as a record or a one-record list) whose
-    characters are of the word break classes :func:`_word_break` handles, and returns the words
-    they finish as ``StreamDecoder._direct_words`` makes them: a boundary is final once two
-    characters follow it (none of these classes is Extend/Format/ZWJ), a word is a segment
-    without its edge whitespace, its tokens those carrying its bytes, its score their logprob
-    or left-to-right sum. Or None, changing nothing.
+    characters are of the word break classes :func:`_word_break` handles (graphemes: the
+    classes of :func:`_grapheme_break`), and returns the units they finish as
+    ``StreamDecoder._direct_words`` (``_direct``) makes them: a word boundary is final once two
+    characters follow it (none of these classes is Extend/Format/ZWJ), a grapheme boundary once
+    one does; a word is a segment without its edge whitespace; a unit's tokens are those
+    carrying its bytes, its score their logprob or left-to-right sum. Or None, changing nothing.
 
     The window: the complete characters from the frontier on (``chars``), an incomplete last
     one (``head``), and the tokens from the one holding the frontier byte (``pend_parts``/
@@ -1337,7 +1453,7 @@ cdef class WordFeeder:
     cdef Py_UCS4* codes
     cdef int prev_cls
     cdef Py_UCS4 prev_code
-    cdef bint moved
+    cdef bint moved, graphemes
     cdef unsigned char* scratch
     cdef Py_ssize_t scratch_cap
     cdef char* text
@@ -1434,7 +1550,7 @@ cdef class WordFeeder:
                 for q in range(hn):
                     c.data[q] = h[q]
                 c.code = _code_point(h, hn)
-                cls = _class_of(c.code)
+                cls = _gclass_of(c.code) if self.graphemes else _class_of(c.code)
                 if cls == WB_HANDED_ON:
                     return None
                 c.cls = cls
@@ -1445,7 +1561,9 @@ cdef class WordFeeder:
         # The final boundaries (two characters after each), and the words between them
         cdef Py_ssize_t n_bounds = 0, a, e
         cdef int l2
-        for p in range(max(self.examined + 1, 1), total - 1):
+        if self.graphemes and total:  # a boundary is final once the character after it came
+            n_bounds = _grapheme_bounds(chars, total, self.bounds)
+        for p in range(max(self.examined + 1, 1), 0 if self.graphemes else total - 1):
             if p >= 2:
                 l2 = chars[p - 2].cls
             else:
@@ -1462,10 +1580,11 @@ cdef class WordFeeder:
         for k in range(n_bounds):
             end = self.bounds[k]
             a, e = start, end
-            while a < e and Py_UNICODE_ISSPACE(chars[a].code):
-                a += 1
-            while e > a and Py_UNICODE_ISSPACE(chars[e - 1].code):
-                e -= 1
+            if not self.graphemes:  # a word: the segment without its edge whitespace
+                while a < e and Py_UNICODE_ISSPACE(chars[a].code):
+                    a += 1
+                while e > a and Py_UNICODE_ISSPACE(chars[e - 1].code):
+                    e -= 1
             start = end
             if a == e:
                 continue
@@ -1510,7 +1629,8 @@ cdef class WordFeeder:
             self.examined = 0
         self.n_chars = total - moved
         self.char_pos += moved
-        self.reported_tokens = j + 1
+        if moved or not self.graphemes:  # (as _direct_words, and _direct once it emits)
+            self.reported_tokens = j + 1
         cdef long long frontier = -1, token_start
         if self.n_chars:
             frontier = chars[0].byte_start
@@ -1561,7 +1681,7 @@ cdef class WordFeeder:
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
         scanned = None
-        if self.moved:
+        if self.moved and not self.graphemes:
             scanned = PyUnicode_FromOrdinal(self.prev_code)
             if self.n_chars:
                 scanned += PyUnicode_FromOrdinal(self.chars[0].code)
@@ -1579,26 +1699,29 @@ cdef class WordFeeder:
                 self.reported_tokens, text, scanned)
 
 
-def word_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
+def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
                 Py_ssize_t done, long long char_base, Py_ssize_t seen,
                 Py_ssize_t reported_tokens, list history, bytearray all_bytes, array all_ends,
-                list all_logprobs, token_to_bytes, str context):
-    """A :class:`WordFeeder` taking over a ``StreamDecoder``'s word window (its fields as the
-    Python path leaves them; ``context``: its ``_context``), or None when the window or the
-    character before the frontier holds a class the feeder hands on."""
-    if _word_class == NULL:
+                list all_logprobs, token_to_bytes, str context, bint graphemes=False):
+    """A :class:`SegmentFeeder` taking over a ``StreamDecoder``'s word or grapheme window (its
+    fields as the Python path leaves them; ``context``: its ``_context``), or None when the
+    window or (words) the character before the frontier holds a class the feeder hands on."""
+    if (_grapheme_class if graphemes else _word_class) == NULL:
         return None
     if (<object>all_ends).typecode != "q" or len(all_ends) != seen or len(all_logprobs) != seen:
         return None
     if len(parts) != len(logprobs) or token_base + len(parts) != seen:
         return None
-    cdef WordFeeder feeder = WordFeeder.__new__(WordFeeder)
+    cdef SegmentFeeder feeder = SegmentFeeder.__new__(SegmentFeeder)
     feeder.history, feeder.token_to_bytes = history, token_to_bytes
     feeder.all_bytes, feeder.all_ends, feeder.all_logprobs = all_bytes, all_ends, all_logprobs
     feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
     feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
     feeder.pend_first, feeder.pend_byte = token_base, byte_base
-    if context:
+    feeder.graphemes = graphemes
+    if graphemes:
+        pass  # clusters start at the frontier: nothing before it matters
+    elif context:
         feeder.prev_code = PyUnicode_READ_CHAR(context, len(context) - 1)
         feeder.prev_cls = _class_of(feeder.prev_code)
         if feeder.prev_cls == WB_HANDED_ON:
@@ -1654,7 +1777,7 @@ def word_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
         for q in range(need):
             c.data[q] = pending[offset + q]
         c.code = _code_point(c.data, need)
-        c.cls = _class_of(c.code)
+        c.cls = _gclass_of(c.code) if graphemes else _class_of(c.code)
         if c.cls == WB_HANDED_ON:
             return None
         c.byte_start, c.first, c.last = byte, token_of(byte), token_of(byte + need - 1)

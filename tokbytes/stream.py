@@ -84,6 +84,7 @@ from .units import (
     Level,
     build_units,
     grapheme_bounds,
+    grapheme_class,
     joining_flags,
     units,
     word_denominators,
@@ -598,7 +599,7 @@ class StreamDecoder:
 
     def _arm(self) -> None:
         """Hand the window to the compiled core's ``CharFeeder`` (characters, and graphemes of
-        characters that cannot join a neighbour) or ``WordFeeder`` (``uax29`` words of the
+        characters that cannot join a neighbour) or ``SegmentFeeder`` (``uax29`` words of the
         word break classes whose rules look at fixed neighbours: no Extend/Format/ZWJ,
         regional indicators or Hebrew letters), cover scores, while feed()'s fast path applies
         (``_plain``): it takes the records that path takes, with the same results and the same
@@ -612,7 +613,7 @@ class StreamDecoder:
             if self._segmenter.words == "uax29":
                 if not core.has_word_classes():
                     core.set_word_classes(word_class)
-                self._feeder = core.word_feeder(
+                self._feeder = core.segment_feeder(
                     self._parts,
                     self._logprobs,
                     self._token_base,
@@ -632,6 +633,8 @@ class StreamDecoder:
         graphemes = self._level == "grapheme"
         if graphemes and not core.has_joining():
             core.set_joining(joining_flags())
+        if graphemes and not core.has_grapheme_classes():
+            core.set_grapheme_classes(grapheme_class)
         self._feeder = core.char_feeder(
             self._parts,
             self._logprobs,
@@ -648,6 +651,24 @@ class StreamDecoder:
             token_text_to_bytes,
             graphemes,
         )
+        if self._feeder is None and graphemes:  # clusters of several characters pending
+            self._feeder = core.segment_feeder(
+                self._parts,
+                self._logprobs,
+                self._token_base,
+                self._byte_base,
+                self._done,
+                self._char_base,
+                self._seen,
+                self._reported_tokens,
+                self._history,
+                self._all_bytes,
+                self._all_ends,
+                self._all_logprobs,
+                token_text_to_bytes,
+                "",
+                True,
+            )
 
     def _flush(self) -> None:
         """Bring the fields up to date from the armed ``CharFeeder`` (which keeps the window;
@@ -667,7 +688,7 @@ class StreamDecoder:
             ) = self._feeder.state()
             if text:
                 self._keep_text(text)
-            if scanned is not None:  # words: the frontier moved (see WordFeeder.state)
+            if scanned is not None:  # words: the frontier moved (see SegmentFeeder.state)
                 self._context = self._segmenter.context(scanned, 1)
 
     def _disarm(self) -> None:
