@@ -570,8 +570,10 @@ def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
 
 # -- the streaming decoder's word window ---------------------------------------------------------
 
-_WORD_HANDLED = "aZé가カー1٣:·.'’,;_‿ \u3000\t\r\n\u2028中。!\"😊"  # the classes the core takes
-_WORD_HANDED_ON = "\u0308\u200d\u00ad🇦א"  # Extend, ZWJ, Format, regional indicator, Hebrew
+_WORD_HANDLED = (  # the classes the core takes, emoji sequences included
+    "aZé가カー1٣:·.'’,;_‿ \u3000\t\r\n\u2028中。!\"😊\u0308\u200d\u00ad\ufe0f🇦🇷👩🏽"
+)
+_WORD_HANDED_ON = "א"  # Hebrew letters (WB7a-c)
 
 
 @needs_core
@@ -581,8 +583,8 @@ _WORD_HANDED_ON = "\u0308\u200d\u00ad🇦א"  # Extend, ZWJ, Format, regional in
 )
 def test_the_cores_word_breaks_are_regexs(text: str) -> None:
     """Inside a text of the classes the word window handles, the core's boundaries are those of
-    ``regex`` ``(?w)\\b`` (which the Python path uses), at every position with a character on
-    each side and one more after (the lookahead the window waits for)."""
+    ``regex`` ``(?w)\\b`` (which the Python path uses), and the context it keeps before a
+    frontier is ``WordSegmenter.context``'s."""
     core = _speedups.core
     assert core is not None
     if not core.has_word_classes():
@@ -591,8 +593,11 @@ def test_the_cores_word_breaks_are_regexs(text: str) -> None:
     if found is None:
         assert any(word_class(c) == 255 for c in text)
         return
-    expected = [m.start() for m in _REGEX_WORD_BOUNDARY.finditer(text) if 0 < m.start() < len(text) - 1]
+    expected = [m.start() for m in _REGEX_WORD_BOUNDARY.finditer(text) if 0 < m.start() < len(text)]
     assert found == expected
+    for frontier in range(len(text)):
+        expected_context = tokbytes.segmentation.segmenter().context(text, frontier)
+        assert core.word_context(text, frontier) == expected_context
 
 
 @needs_core

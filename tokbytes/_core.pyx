@@ -1152,6 +1152,11 @@ cdef enum:
     WB_CR = 10
     WB_LF = 11
     WB_NEWLINE = 12
+    WB_EXTEND = 13
+    WB_FORMAT = 14
+    WB_ZWJ = 15
+    WB_RI = 16
+    WB_PICT = 0x40  # added for Extended_Pictographic (WB3c)
     WB_NONE = 253  # no character (before the start of the text)
     WB_UNKNOWN = 254
     WB_HANDED_ON = 255
@@ -1190,21 +1195,54 @@ cdef inline bint _midnumletq(int c) noexcept:
     return c == WB_MIDNUMLET or c == WB_SINGLEQUOTE
 
 
-cdef bint _word_break(int l2, int l, Py_UCS4 lcode, int r, Py_UCS4 rcode, int r2) noexcept:
-    """regex's ``(?w)\\b`` (``unicode_at_default_boundary``) between characters of classes
-    ``l`` and ``r`` inside the text, ``l2`` before ``l`` (WB_NONE at the start) and ``r2``
-    after ``r``, for the classes above (no Extend/Format/ZWJ: WB4 never applies; no regional
-    indicators, Hebrew letters or double quotes: WB7a-c, WB15-16 never do)."""
+cdef struct WordChar:
+    Py_UCS4 code
+    int size, cls
+    long long byte_start  # global byte offset
+    Py_ssize_t first, last  # global indices of the tokens holding its first and last byte
+    unsigned char data[4]
+
+
+cdef inline bint _efz(int c) noexcept:
+    return c == WB_EXTEND or c == WB_FORMAT or c == WB_ZWJ
+
+
+cdef bint _word_break(const WordChar* v, Py_ssize_t n, Py_ssize_t p) noexcept:
+    """regex's ``(?w)\\b`` at position ``p`` of the text ``v[:n]`` (0 < p < n), as the
+    installed ``regex`` decides it (``tests/test_core.py`` checks them against each other):
+    UAX #29 with WB4's Extend/Format/ZWJ skipped on both sides (also for the second character
+    before and after, and in the regional-indicator count), a break when only such characters
+    lie back to the start, and no WB5a; no Hebrew letters (WB7a-c never apply, and a double
+    quote is then Other)."""
+    cdef Py_ssize_t left = p - 1, pos
+    cdef int l = v[left].cls & 0x3F, r = v[p].cls & 0x3F, l2, r2
     if l == WB_CR and r == WB_LF:  # WB3
         return False
     if l == WB_CR or l == WB_LF or l == WB_NEWLINE:  # WB3a
         return True
     if r == WB_CR or r == WB_LF or r == WB_NEWLINE:  # WB3b
         return True
+    if l == WB_ZWJ and v[p].cls & WB_PICT:  # WB3c
+        return False
     if l == WB_WSEGSPACE and r == WB_WSEGSPACE:  # WB3d
         return False
+    if _efz(r):  # WB4
+        return False
+    while _efz(l):
+        if left <= 0:  # only Extend/Format/ZWJ back to the start: regex breaks
+            return True
+        left -= 1
+        l = v[left].cls & 0x3F
     if _ahletter(l) and _ahletter(r):  # WB5
         return False
+    pos = p + 1  # the characters after r and before l, through Extend/Format/ZWJ
+    while pos < n and _efz(v[pos].cls & 0x3F):
+        pos += 1
+    r2 = v[pos].cls & 0x3F if pos < n else WB_NONE
+    pos = left - 1
+    while pos >= 0 and _efz(v[pos].cls & 0x3F):
+        pos -= 1
+    l2 = v[pos].cls & 0x3F if pos >= 0 else WB_NONE
     if _ahletter(l) and (r == WB_MIDLETTER or _midnumletq(r)) and _ahletter(r2):  # WB6
         return False
     if _ahletter(l2) and (l == WB_MIDLETTER or _midnumletq(l)) and _ahletter(r):  # WB7
@@ -1227,33 +1265,75 @@ cdef bint _word_break(int l2, int l, Py_UCS4 lcode, int r, Py_UCS4 rcode, int r2
         return False
     if l == WB_EXTENDNUMLET and (_ahletter(r) or r == WB_NUMERIC or r == WB_KATAKANA):  # WB13b
         return False
+    cdef Py_ssize_t indicators = 0
+    if r == WB_RI:  # WB15, WB16: regional indicators before, through Extend/Format/ZWJ
+        pos = left
+        while pos >= 0:
+            if v[pos].cls & 0x3F == WB_RI:
+                indicators += 1
+            elif not _efz(v[pos].cls & 0x3F):
+                break
+            pos -= 1
+        if indicators % 2 == 1:
+            return False
     return True  # WB999
+
+
+cdef Py_ssize_t _context_start(const WordChar* v, Py_ssize_t frontier) noexcept:
+    """Where ``WordSegmenter.context`` starts the text before ``frontier`` that later scans
+    must see (``v[frontier]`` exists): the second-last character other than Extend/Format/ZWJ
+    at or before the frontier, or the first regional indicator of the run ending there."""
+    cdef Py_ssize_t last = frontier, second, start, position
+    while last >= 0 and _efz(v[last].cls & 0x3F):
+        last -= 1
+    if last < 0:
+        return 0
+    second = last - 1
+    while second >= 0 and _efz(v[second].cls & 0x3F):
+        second -= 1
+    if second < 0:
+        return 0
+    start, position = second, last
+    while v[position].cls & 0x3F == WB_RI:
+        start = min(start, position)
+        position -= 1
+        while position >= 0 and _efz(v[position].cls & 0x3F):
+            position -= 1
+        if position < 0:
+            break
+    return start
 
 
 def word_breaks(str text):
     """The boundaries :func:`_word_break` finds inside ``text`` (tests: they must be regex's),
     or None when ``text`` holds a class handed on."""
     cdef Py_ssize_t n = len(text), p
-    cdef list classes = [_class_of(PyUnicode_READ_CHAR(text, p)) for p in range(n)]
-    if WB_HANDED_ON in classes:
-        return None
-    out = []
-    for p in range(1, n - 1):
-        if _word_break(
-            classes[p - 2] if p >= 2 else WB_NONE, classes[p - 1],
-            PyUnicode_READ_CHAR(text, p - 1), classes[p], PyUnicode_READ_CHAR(text, p),
-            classes[p + 1]
-        ):
-            out.append(p)
-    return out
+    cdef WordChar* v = <WordChar*>malloc((n + 1) * sizeof(WordChar))
+    try:
+        for p in range(n):
+            v[p].code = PyUnicode_READ_CHAR(text, p)
+            v[p].cls = _class_of(v[p].code)
+            if v[p].cls == WB_HANDED_ON:
+                return None
+        return [p for p in range(1, n) if _word_break(v, n, p)]
+    finally:
+        free(v)
 
 
-cdef struct WordChar:
-    Py_UCS4 code
-    int size, cls
-    long long byte_start  # global byte offset
-    Py_ssize_t first, last  # global indices of the tokens holding its first and last byte
-    unsigned char data[4]
+def word_context(str text, Py_ssize_t frontier):
+    """``text[_context_start(text, frontier):frontier]`` (tests: it must be
+    ``WordSegmenter.context``'s), or None when ``text`` holds a class handed on."""
+    cdef Py_ssize_t n = len(text), p
+    cdef WordChar* v = <WordChar*>malloc((n + 1) * sizeof(WordChar))
+    try:
+        for p in range(n):
+            v[p].code = PyUnicode_READ_CHAR(text, p)
+            v[p].cls = _class_of(v[p].code)
+            if v[p].cls == WB_HANDED_ON:
+                return None
+        return text[_context_start(v, frontier):frontier]
+    finally:
+        free(v)
 
 
 # Grapheme cluster break classes (``units.grapheme_class``), GB_PICT added for
@@ -1428,14 +1508,15 @@ cdef class SegmentFeeder:
     characters are of the word break classes :func:`_word_break` handles (graphemes: the
     classes of :func:`_grapheme_break`), and returns the units they finish as
     ``StreamDecoder._direct_words`` (``_direct``) makes them: a word boundary is final once two
-    characters follow it (none of these classes is Extend/Format/ZWJ), a grapheme boundary once
-    one does; a word is a segment without its edge whitespace; a unit's tokens are those
+    characters other than Extend/Format/ZWJ follow it (``segmentation._final_limit``), a
+    grapheme boundary once one character does; a word is a segment without its edge
+    whitespace; a unit's tokens are those
     carrying its bytes, its score their logprob or left-to-right sum. Or None, changing nothing.
 
-    The window: the complete characters from the frontier on (``chars``), an incomplete last
-    one (``head``), and the tokens from the one holding the frontier byte (``pend_parts``/
-    ``pend_lps`` from token ``pend_first`` at global byte ``pend_byte``); ``prev_*``: the
-    character before the frontier, which the rules look back at.
+    The window: the complete characters from the frontier on (``chars[n_hist:]``), after the
+    context the word rules look back at (``chars[:n_hist]``, ``WordSegmenter.context``), an
+    incomplete last one (``head``), and the tokens from the one holding the frontier byte
+    (``pend_parts``/``pend_lps`` from token ``pend_first`` at global byte ``pend_byte``).
     """
 
     cdef object history, token_to_bytes
@@ -1451,8 +1532,7 @@ cdef class SegmentFeeder:
     cdef Py_ssize_t n_chars, chars_cap, examined
     cdef Py_ssize_t* bounds
     cdef Py_UCS4* codes
-    cdef int prev_cls
-    cdef Py_UCS4 prev_code
+    cdef Py_ssize_t n_hist  # chars[:n_hist]: the context before the frontier (words)
     cdef bint moved, graphemes
     cdef unsigned char* scratch
     cdef Py_ssize_t scratch_cap
@@ -1559,21 +1639,25 @@ cdef class SegmentFeeder:
                 hl = 0
 
         # The final boundaries (two characters after each), and the words between them
-        cdef Py_ssize_t n_bounds = 0, a, e
-        cdef int l2
-        if self.graphemes and total:  # a boundary is final once the character after it came
-            n_bounds = _grapheme_bounds(chars, total, self.bounds)
-        for p in range(max(self.examined + 1, 1), 0 if self.graphemes else total - 1):
-            if p >= 2:
-                l2 = chars[p - 2].cls
-            else:
-                l2 = self.prev_cls
-            if _word_break(l2, chars[p - 1].cls, chars[p - 1].code, chars[p].cls,
-                           chars[p].code, chars[p + 1].cls):
-                self.bounds[n_bounds] = p
-                n_bounds += 1
+        cdef Py_ssize_t n_bounds = 0, a, e, n_hist = self.n_hist, limit = -1, others = 0
+        if self.graphemes:  # a boundary is final once the character after it came
+            if total:
+                n_bounds = _grapheme_bounds(chars, total, self.bounds)
+        else:  # ... once two characters other than Extend/Format/ZWJ follow it
+            p = total - 1
+            while p >= n_hist:
+                if not _efz(chars[p].cls & 0x3F):
+                    others += 1
+                    if others == 2:
+                        limit = p
+                        break
+                p -= 1
+            for p in range(max(self.examined, n_hist) + 1, limit + 1):
+                if _word_break(chars, total, p):
+                    self.bounds[n_bounds] = p
+                    n_bounds += 1
         cdef list units = []
-        cdef Py_ssize_t start = 0, end, t, first, last
+        cdef Py_ssize_t start = n_hist, end, t, first, last
         cdef double score_sum
         cdef object tokens, score, value, word
         cdef Py_UCS4* codes = self.codes
@@ -1605,7 +1689,7 @@ cdef class SegmentFeeder:
                     score_sum += PyFloat_AS_DOUBLE(self._lp(t, j, logprob))
                 score = PyFloat_FromDouble(score_sum)
             PyList_Append(units, _make_unit(
-                word, self.char_pos + a, self.char_pos + e, chars[a].byte_start,
+                word, self.char_pos + a - n_hist, self.char_pos + e - n_hist, chars[a].byte_start,
                 chars[e - 1].byte_start + chars[e - 1].size, tokens, score
             ))
 
@@ -1617,23 +1701,26 @@ cdef class SegmentFeeder:
         resize_smart(self.all_ends, count_ends + 1)
         self.all_ends.data.as_longlongs[count_ends] = total_bytes + m
         PyList_Append(self.all_logprobs, logprob)
-        cdef Py_ssize_t moved = self.bounds[n_bounds - 1] if n_bounds else 0
-        for k in range(moved):
+        cdef Py_ssize_t moved = self.bounds[n_bounds - 1] - n_hist if n_bounds else 0, shift = 0
+        for k in range(n_hist, n_hist + moved):
             self._append_text(chars[k].data, chars[k].size)
-        if moved:
-            self.prev_cls, self.prev_code = chars[moved - 1].cls, chars[moved - 1].code
-            memmove(chars, chars + moved, (total - moved) * sizeof(WordChar))
+        if not self.graphemes:
+            self.examined = max(self.examined, limit)
+        if moved:  # the new frontier, after the context the rules may look back at
+            shift = n_hist + moved
+            if not self.graphemes:
+                shift = _context_start(chars, n_hist + moved)
+            memmove(chars, chars + shift, (total - shift) * sizeof(WordChar))
+            self.n_hist = n_hist + moved - shift
+            self.examined -= shift
             self.moved = True
-        self.examined = max(self.examined, total - 2) - moved
-        if self.examined < 0:
-            self.examined = 0
-        self.n_chars = total - moved
+        self.n_chars = total - shift
         self.char_pos += moved
         if moved or not self.graphemes:  # (as _direct_words, and _direct once it emits)
             self.reported_tokens = j + 1
         cdef long long frontier = -1, token_start
-        if self.n_chars:
-            frontier = chars[0].byte_start
+        if self.n_chars > self.n_hist:
+            frontier = chars[self.n_hist].byte_start
         elif hl:
             frontier = inc_byte
         cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
@@ -1674,29 +1761,29 @@ cdef class SegmentFeeder:
 
     def state(self):
         """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
-        text, scanned)``: the decoder's fields as the Python path would have left them, the
-        text emitted since the last call, and, when the frontier moved since then, the text
-        around it (the character before it, then the next one) that ``WordSegmenter.context``
-        takes (else None)."""
+        text, context)``: the decoder's fields as the Python path would have left them, the
+        text emitted since the last call, and (words), when the frontier moved since then, the
+        new ``_context`` (else None)."""
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
-        scanned = None
+        context = None
+        cdef Py_ssize_t k
         if self.moved and not self.graphemes:
-            scanned = PyUnicode_FromOrdinal(self.prev_code)
-            if self.n_chars:
-                scanned += PyUnicode_FromOrdinal(self.chars[0].code)
+            for k in range(self.n_hist):
+                self.codes[k] = self.chars[k].code
+            context = PyUnicode_FromKindAndData(4, self.codes, self.n_hist)
             self.moved = False
         cdef long long frontier = -1
-        if self.n_chars:
-            frontier = self.chars[0].byte_start
+        if self.n_chars > self.n_hist:
+            frontier = self.chars[self.n_hist].byte_start
         elif self.head_len:
             frontier = self.inc_byte
         if frontier >= 0:
             return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
                     frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
-                    text, scanned)
+                    text, context)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
-                self.reported_tokens, text, scanned)
+                self.reported_tokens, text, context)
 
 
 def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
@@ -1719,17 +1806,15 @@ def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long b
     feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
     feeder.pend_first, feeder.pend_byte = token_base, byte_base
     feeder.graphemes = graphemes
-    if graphemes:
-        pass  # clusters start at the frontier: nothing before it matters
-    elif context:
-        feeder.prev_code = PyUnicode_READ_CHAR(context, len(context) - 1)
-        feeder.prev_cls = _class_of(feeder.prev_code)
-        if feeder.prev_cls == WB_HANDED_ON:
-            return None
-    elif char_base:
-        return None
-    else:
-        feeder.prev_cls = WB_NONE
+    cdef Py_ssize_t k
+    if not graphemes:  # the context the word rules look back at (clusters need none)
+        feeder._reserve(len(context) + 1)
+        for k in range(len(context)):
+            feeder.chars[k].code = PyUnicode_READ_CHAR(context, k)
+            feeder.chars[k].cls = _class_of(feeder.chars[k].code)
+            if feeder.chars[k].cls == WB_HANDED_ON:
+                return None
+        feeder.n_chars = feeder.n_hist = feeder.examined = len(context)
     for item in logprobs:
         if type(item) is not float:
             return None
@@ -1737,7 +1822,7 @@ def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long b
         if type(item) is not bytes or not item:
             return None
     cdef bytes pending = b"".join(parts)[done:]
-    cdef Py_ssize_t size = len(pending), k, offset = 0, t = 0, need, q
+    cdef Py_ssize_t size = len(pending), offset = 0, t = 0, need, q
     cdef long long token_end = byte_base + (len(parts[0]) if parts else 0)
     feeder.byte_pos = byte_base + sum(map(len, parts))
     if not parts:
@@ -1745,7 +1830,7 @@ def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long b
             return None
         feeder.byte_pos = byte_base
         return feeder
-    feeder._reserve(size + 1)
+    feeder._reserve(feeder.n_chars + size + 1)
     cdef WordChar* c
     cdef long long byte
 

@@ -599,9 +599,9 @@ class StreamDecoder:
 
     def _arm(self) -> None:
         """Hand the window to the compiled core's ``CharFeeder`` (characters, and graphemes of
-        characters that cannot join a neighbour) or ``SegmentFeeder`` (``uax29`` words of the
-        word break classes whose rules look at fixed neighbours: no Extend/Format/ZWJ,
-        regional indicators or Hebrew letters), cover scores, while feed()'s fast path applies
+        characters that cannot join a neighbour) or ``SegmentFeeder`` (graphemes of several
+        characters; ``uax29`` words without Hebrew letters), cover scores, while feed()'s fast
+        path applies
         (``_plain``): it takes the records that path takes, with the same results and the same
         appends to the byte reader's copy and the history, in C, and declines the first one
         it does not take (:meth:`_disarm` then gives the window back). Readers of the window,
@@ -684,12 +684,12 @@ class StreamDecoder:
                 self._seen,
                 self._reported_tokens,
                 text,
-                scanned,
+                context,
             ) = self._feeder.state()
             if text:
                 self._keep_text(text)
-            if scanned is not None:  # words: the frontier moved (see SegmentFeeder.state)
-                self._context = self._segmenter.context(scanned, 1)
+            if context is not None:  # words: the frontier moved (see SegmentFeeder.state)
+                self._context = context
 
     def _disarm(self) -> None:
         self._flush()
