@@ -683,3 +683,13 @@ def test_cluster_streams_take_the_compiled_path_and_agree_bit_for_bit(
     with _speedups.forced_pure():
         pure = _stream_picture(payload.tokens, feeds, peeks, options)
     assert compiled == pure
+
+
+@needs_core
+def test_the_installed_regex_reads_the_probes_as_the_core_does() -> None:
+    """The core's word and grapheme windows are armed only when the installed ``regex`` reads
+    the probe texts (every rule, and the readings regex versions have differed on) as they do;
+    this one does, so streams take them."""
+    from tokbytes.stream import _core_rules_agree
+
+    assert _core_rules_agree(_speedups.core)

@@ -52,6 +52,7 @@ offsets and logprobs; records themselves are dropped unless ``keep_history=True`
 
 from __future__ import annotations
 
+import functools
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -610,9 +611,7 @@ class StreamDecoder:
         if core is None or not self._plain or self._attribution != "cover":
             return
         if self._level == "word":
-            if self._segmenter.words == "uax29":
-                if not core.has_word_classes():
-                    core.set_word_classes(word_class)
+            if self._segmenter.words == "uax29" and _core_rules_agree(core):
                 self._feeder = core.segment_feeder(
                     self._parts,
                     self._logprobs,
@@ -633,8 +632,6 @@ class StreamDecoder:
         graphemes = self._level == "grapheme"
         if graphemes and not core.has_joining():
             core.set_joining(joining_flags())
-        if graphemes and not core.has_grapheme_classes():
-            core.set_grapheme_classes(grapheme_class)
         self._feeder = core.char_feeder(
             self._parts,
             self._logprobs,
@@ -651,7 +648,7 @@ class StreamDecoder:
             token_text_to_bytes,
             graphemes,
         )
-        if self._feeder is None and graphemes:  # clusters of several characters pending
+        if self._feeder is None and graphemes and _core_rules_agree(core):  # clusters pending
             self._feeder = core.segment_feeder(
                 self._parts,
                 self._logprobs,
@@ -993,6 +990,37 @@ class StreamDecoder:
         self._flush()
         state = "closed" if self._closed else f"{len(self.pending)} bytes pending"
         return f"<StreamDecoder {self._level}: {self._seen} tokens, {state}>"
+
+
+# Texts that meet every word and grapheme rule the core's windows apply, and the ways regex
+# versions have read them differently (WB4 on both sides, Extend back to the start, regional
+# indicators through Format, apostrophes before vowels, ZWJ before pictographs, GB9-GB13).
+_PROBES = (
+    "l'avion 3.14 a1_b ':'a カタ ー \u0308 1 1;\u0308 1 a\u0308'b a\u0308.\u0308b 1\u0308,2 \r\n x",
+    "🇦\u00ad🇦🇦 🇦\u0308\u200d🇦🇦🇦 x🇦\u200d🇦\u0308🇦 👩\u200d👩\u200d👧 👍🏽 #\ufe0f\u20e3 a\u200d😊",
+    "\u0308\u0308a e\u0301\u0302 \u1100\u1161\u11a8 가\u11a8 \u0600a a\u0903 \x01\u0308 \u3000\u3000",
+)
+
+
+@functools.cache
+def _core_rules_agree(core: Any) -> bool:
+    """The compiled word and grapheme windows apply the installed ``regex``'s rules: installs
+    the class tables and checks the core's boundaries and word contexts against ``regex`` on
+    texts that meet every rule (a ``regex`` that reads one differently keeps the Python path)."""
+    core.set_word_classes(word_class)
+    core.set_grapheme_classes(grapheme_class)
+    segments = segmenter()
+    for text in _PROBES:
+        words = [b for b in segments.bounds(text) if 0 < b < len(text)]
+        graphemes = [b for b in grapheme_bounds(text) if 0 < b < len(text)]
+        contexts = [segments.context(text, k) for k in range(len(text))]
+        if (
+            core.word_breaks(text) != words
+            or core.grapheme_breaks(text) != graphemes
+            or [core.word_context(text, k) for k in range(len(text))] != contexts
+        ):
+            return False
+    return True
 
 
 def _compile_feed() -> None:
