@@ -732,6 +732,8 @@ cdef class CharFeeder:
     # the last unit's end offsets (shared as the next unit's start offsets, as decode() shares them)
     cdef object last_end_obj, last_byte_end_obj
     cdef long long last_end, last_byte_end
+    cdef object last_single  # (t,) of the last token t with a unit of its own (held graphemes)
+    cdef Py_ssize_t last_single_token
 
     def __dealloc__(self):
         free(self.scratch)
@@ -924,6 +926,12 @@ cdef class CharFeeder:
                     Py_INCREF(value)
                     PyTuple_SET_ITEM(single, 0, value)
                 tokens, score = single, logprob
+            elif (
+                info.first == info.last
+                and self.last_single is not None
+                and self.last_single_token == info.first
+            ):  # a held grapheme of the previous token: its (t,) again
+                tokens, score = self.last_single, self._lp(info.first, j, logprob)
             else:
                 tokens = PyTuple_New(info.last - info.first + 1)
                 for t in range(info.first, info.last + 1):
@@ -959,6 +967,7 @@ cdef class CharFeeder:
         if emit:
             self.last_end_obj, self.last_end = start_obj, ch
             self.last_byte_end_obj, self.last_byte_end = byte_start_obj, infos[emit - 1].byte_end
+        self.last_single, self.last_single_token = single, j
 
         # The new state, as the Python path leaves the decoder's fields: first the byte
         # reader's copy of every token (bytes, end offset, logprob) ...
