@@ -456,7 +456,7 @@ def test_a_signal_mid_run_leaves_no_partial_file(
 
 
 def test_strict_exits_2_naming_the_line(inputs: Path, tmp_path: Path) -> None:
-    target = tmp_path / "scores.parquet"
+    target = tmp_path / "scores.jsonl"
     run = _cli(str(inputs), "-o", str(target), "--strict", "--workers", "2")
     _, err = run.communicate(timeout=120)
     first_bad = next(

@@ -565,3 +565,23 @@ def test_html_escaping_in_chromium(cli: Run, tmp_path: Path) -> None:
         ]
     )
     assert "<b>x</b>" not in dom and "&lt;b&gt;x&lt;/b&gt;" in dom
+
+
+def test_channel_reasoning_shows_the_thinking_of_a_chat_reply(cli: Run, tmp_path: Path) -> None:
+    pieces = ["<think>", "\n", "서울", "은", " 수도", "</think>", "\n\n", "서울", "입니다", "."]
+    records = [
+        {"token": p, "bytes": list(p.encode()), "logprob": -0.1 * (k + 1)}
+        for k, p in enumerate(pieces)
+    ]
+    message = {"role": "assistant", "content": "서울입니다.", "reasoning_content": "\n서울은 수도"}
+    reply = {
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": message, "logprobs": {"content": records[1:]}}],
+    }
+    path = tmp_path / "think.json"
+    path.write_text(json.dumps(reply, ensure_ascii=False), encoding="utf-8")
+    assert ok(cli("show", str(path))) == "서울입니다.\n"
+    assert ok(cli("show", str(path), "--channel", "reasoning")) == "\n서울은 수도\n"
+    out = json.loads(ok(cli("show", str(path), "--channel", "reasoning", "--format", "json")))
+    assert [u["text"] for u in out["units"]] == ["서울은", "수도"]
+    assert out["units"][0]["tokens"] == [1, 2]  # token 0 is the newline after <think>

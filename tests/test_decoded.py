@@ -366,6 +366,9 @@ def test_positions_outside_the_text_raise_one_error_that_is_both_kinds() -> None
         lambda: doc.span(5, 3),
         lambda: doc.span(0, 4),
         lambda: doc.span(-1, 2),
+        lambda: doc.chars[3],
+        lambda: doc.graphemes[-4],
+        lambda: doc.words[1],
     ):
         with pytest.raises(tokbytes.RangeError) as info:
             bad()

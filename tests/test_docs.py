@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import pytest
 
+from tests.extras import skip_if_extra_missing
 from tests.openai_server import OpenAIServer
 from tests.shared_data import SHARED, require_shared
 
@@ -117,6 +118,9 @@ def test_python_blocks_run(page: str, scratch: Path, capsys: pytest.CaptureFixtu
         capsys.readouterr()
         try:
             exec(code, namespace)
+        except ImportError as exc:
+            skip_if_extra_missing(str(exc), f"docs/{page} line {block.line}", exc)
+            raise AssertionError(f"docs/{page} line {block.line}: {exc!r}") from exc
         except Exception as exc:
             raise AssertionError(f"docs/{page} line {block.line}: {exc!r}") from exc
         if block.output is not None:  # the output shown under the block is what it prints
@@ -139,5 +143,7 @@ def test_bash_blocks_run(block: Block, scratch: Path) -> None:
         env=env,
         timeout=300,
     )
+    if result.returncode != 0:
+        skip_if_extra_missing(result.stderr, f"docs/{block.page} line {block.line}")
     assert result.returncode == 0, f"docs/{block.page} line {block.line}: {result.stderr[-2000:]}"
     assert "Traceback" not in result.stderr

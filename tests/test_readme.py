@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.extras import skip_if_extra_missing
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -18,7 +20,11 @@ def test_readme_examples_run() -> None:
     namespace: dict[str, object] = {}
     for number, block in enumerate(blocks):
         # A pseudo file name: tools that read source lines (Hypothesis) must not read README.md.
-        exec(compile(block, f"<README.md python block {number}>", "exec"), namespace)
+        try:
+            exec(compile(block, f"<README.md python block {number}>", "exec"), namespace)
+        except ImportError as exc:
+            skip_if_extra_missing(str(exc), f"README.md python block {number}", exc)
+            raise
 
 
 def test_readme_shows_the_words_the_code_prints(capsys) -> None:  # type: ignore[no-untyped-def]

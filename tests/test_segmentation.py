@@ -29,12 +29,19 @@ from tests.test_stream import batch, streamed
 from tests.test_units import one_byte_per_token, unicode_cases
 from tests.texts import logprobs as logprob_values
 from tests.texts import records, splits
-from tokbytes.segmentation import WordSegmenter, word_kinds, word_spans
+from tokbytes import _uax29_repair, segmentation
+from tokbytes.segmentation import UAX29_CONFORMANT, WordSegmenter, word_kinds, word_spans
 from tokbytes.strategies import payloads, stream_chunkings
 
-icu = pytest.importorskip("icu4py.breakers")
+try:
+    import icu4py.breakers as icu
+except ImportError:  # the uax29 and callable tests still run
+    icu = None
+needs_icu = pytest.mark.skipif(
+    icu is None, reason='icu4py is not installed (pip install "tokbytes[icu]")'
+)
 
-SEGMENTERS = ("uax29", "icu")
+SEGMENTERS = ("uax29", pytest.param("icu", marks=needs_icu))
 
 # One sentence per script ICU segments with a dictionary, with Latin, digits and punctuation.
 SENTENCES = {
@@ -77,26 +84,92 @@ def cl100k_records(text: str, logprob: float = -0.1) -> list[dict[str, object]]:
 # -- the Unicode 17 test files ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("repair", [False, True], ids=["as installed", "repair forced"])
 @pytest.mark.parametrize("words", SEGMENTERS)
-def test_words_of_both_segmenters_follow_unicode_word_break_test(words: str) -> None:
+def test_words_of_both_segmenters_follow_unicode_word_break_test(words: str, repair: bool) -> None:
+    """Every line, with the regex installed (an old one is repaired: Python 3.10) and with the
+    repair forced on whatever regex is installed (on a conformant one it must change nothing)."""
+    if repair and words != "uax29":
+        pytest.skip("the repair is of regex's UAX #29 boundaries only")
     cases = unicode_cases(require_shared("unicode/ucd-17.0.0/WordBreakTest.txt"))
     agree = 0
-    for text, breaks in cases:
-        assert WordSegmenter(words).bounds(text) == breaks  # type: ignore[arg-type]
-        expected = []
-        for a, b in zip(breaks, breaks[1:]):
-            piece = text[a:b]
-            if piece.strip():
-                expected.append(
-                    (a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip()))
-                )
-        if any("\ud800" <= c <= "\udfff" for c in text):
-            assert word_spans(text, words) == expected
-        else:  # through tokbytes: one token per byte
-            doc = tokbytes.decode(_bytes_records(text), words=words)
-            assert [(w.start, w.end) for w in doc.words] == expected
-        agree += 1
+    with mock.patch.object(segmentation, "UAX29_CONFORMANT", UAX29_CONFORMANT and not repair):
+        for text, breaks in cases:
+            assert WordSegmenter(words).bounds(text) == breaks  # type: ignore[arg-type]
+            expected = []
+            for a, b in zip(breaks, breaks[1:]):
+                piece = text[a:b]
+                if piece.strip():
+                    expected.append(
+                        (a + len(piece) - len(piece.lstrip()), b - len(piece) + len(piece.rstrip()))
+                    )
+            if any("\ud800" <= c <= "\udfff" for c in text):
+                assert word_spans(text, words) == expected
+            else:  # through tokbytes: one token per byte
+                doc = tokbytes.decode(_bytes_records(text), words=words)
+                assert [(w.start, w.end) for w in doc.words] == expected
+            agree += 1
     assert agree == len(cases) == 1944
+
+
+def test_the_regex_probe_tells_a_conformant_regex() -> None:
+    """The probes agree with the release notes: regex fixed these word breaks in 2026.11.19."""
+    version = tuple(int(part) for part in regex.__version__.split(".")[:3])
+    assert (version >= (2026, 11, 19)) == UAX29_CONFORMANT
+
+
+def test_an_old_regex_is_repaired_where_everyday_text_shows_it() -> None:
+    """What regex 2026.9.29 (Python 3.10) gets wrong: a leading apostrophe joins the word."""
+    text = "'Tis 'hello' and a:\u0308b\n\u0301x 🇫🇷🇩🇪x"
+    words = ["'", "Tis", "'", "hello", "'", "and", "a:\u0308b", "\u0301", "x", "🇫🇷", "🇩🇪", "x"]
+    assert [text[a:b] for a, b in word_spans(text)] == words
+    with mock.patch.object(segmentation, "UAX29_CONFORMANT", False):
+        assert [text[a:b] for a, b in word_spans(text)] == words
+
+
+# Characters of the word break classes the repair is about, and their neighbours.
+TRICKY = [
+    "a",
+    "B",
+    "א",
+    "1",
+    "'",
+    "\u2019",
+    ".",
+    ":",
+    ",",
+    " ",
+    "\n",
+    "\u0308",
+    "\u200d",
+    "\u00ad",
+    "🇦",
+    "🇧",
+    "😀",
+    "_",
+    "ア",
+    "字",
+]
+
+
+@settings(max_examples=scaled(200), deadline=None)
+@given(st.lists(st.sampled_from(TRICKY), max_size=12).map("".join))
+def test_the_repair_changes_nothing_on_a_conformant_regex(text: str) -> None:
+    if not UAX29_CONFORMANT:
+        pytest.skip(
+            f"regex {regex.__version__} is not conformant (WordBreakTest checks the repair)"
+        )
+    bounds = WordSegmenter("uax29").bounds(text)
+    assert _uax29_repair.repaired(text, bounds) == bounds
+
+
+@settings(max_examples=scaled(60), deadline=None)
+@given(st.lists(st.sampled_from(TRICKY), max_size=12).map("".join), st.data())
+def test_repaired_words_stream_as_they_decode(text: str, data: st.DataObject) -> None:
+    tokens = _bytes_records(text)
+    sizes = data.draw(st.lists(st.integers(1, 4), max_size=len(tokens)))
+    with mock.patch.object(segmentation, "UAX29_CONFORMANT", False):
+        _check_stream(tokens, sizes, "uax29")
 
 
 def _bytes_records(text: str) -> list[dict[str, object]]:
@@ -111,7 +184,7 @@ def test_graphemes_follow_every_line_of_unicode_grapheme_break_test() -> None:
         doc = one_byte_per_token(text)
         agree += [g.start for g in doc.graphemes] + [len(text)] == breaks
         # ICU's character break iterator agrees on every line too (it counts UTF-16 units)
-        if text.isascii() or max(text) <= "\uffff":
+        if icu is not None and (text.isascii() or max(text) <= "\uffff"):
             assert [0, *(e for _, e in icu.CharacterBreaker(text, "").segments())] == breaks
     assert agree == len(cases) == 766
 
@@ -136,6 +209,7 @@ def test_gb9c_virama_without_a_consonant_before_it_does_not_link() -> None:
 # -- icu against ICU itself, on real cl100k tokens -------------------------------------------------
 
 
+@needs_icu
 @pytest.mark.parametrize("language", sorted(SENTENCES))
 def test_icu_words_equal_icu_breaks_on_cl100k_tokens(language: str) -> None:
     text = SENTENCES[language]
@@ -151,6 +225,7 @@ def test_icu_words_equal_icu_breaks_on_cl100k_tokens(language: str) -> None:
         assert (span.tokens, span.logprob) == (word.tokens, word.logprob)
 
 
+@needs_icu
 def test_icu_gives_dictionary_words_uax29_gives_characters() -> None:
     assert [w.text for w in tokbytes.decode(cl100k_records("机器学习模型"), words="icu").words] == [
         "机器",
@@ -163,12 +238,14 @@ def test_icu_gives_dictionary_words_uax29_gives_characters() -> None:
     assert thai.segmenter.name == "icu"
 
 
+@needs_icu
 def test_icu_offsets_are_code_points_after_astral_characters() -> None:
     text = "👍🏽 hi 𠀀学习 ok"
     assert [text[a:b] for a, b in word_spans(text, "icu")] == ["👍🏽", "hi", "𠀀", "学习", "ok"]
     assert word_spans("a\ud800b", "icu") == [(0, 1), (1, 2), (2, 3)]  # lone surrogate: U+FFFD
 
 
+@needs_icu
 def test_icu_locale_is_passed_and_checked() -> None:
     text = "ภาษาไทย"
     assert word_spans(text, "icu", locale="th") == word_spans(text, "icu")
@@ -310,6 +387,7 @@ def _check_stream(tokens: Sequence[Any], chunk_sizes: list[int], words: Any) -> 
         assert streamed(tokens, "word", attribution=attribution, words=words) == expected
 
 
+@needs_icu
 @settings(max_examples=scaled(60), deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=10).map("".join), st.data())
 def test_icu_stream_equals_batch_for_every_chunking(text: str, data: st.DataObject) -> None:
@@ -332,12 +410,14 @@ def test_callable_stream_equals_batch_for_every_chunking(text: str, data: st.Dat
     _check_stream(tokens, sizes, _callable_words)
 
 
+@needs_icu
 @pytest.mark.parametrize("language", sorted(SENTENCES))
 def test_icu_stream_of_cl100k_tokens_one_at_a_time_equals_batch(language: str) -> None:
     tokens = cl100k_records(SENTENCES[language] * 3)
     _check_stream(tokens, [1] * len(tokens), "icu")
 
 
+@needs_icu
 def test_icu_words_wait_until_the_dictionary_run_ends() -> None:
     decoder = tokbytes.StreamDecoder("word", words="icu")
     assert decoder.feed(records([b"ok "], [-0.1])) == []
@@ -358,6 +438,7 @@ def test_callable_words_come_at_close() -> None:
 # -- word kinds ---------------------------------------------------------------------------------------
 
 
+@needs_icu
 def test_word_kinds_column_for_both_segmenters() -> None:
     text = "ICU 说：机器学习 3.14 コーヒー 🙂 ok!"
     expected = {
@@ -402,6 +483,7 @@ def test_word_kinds_are_one_of_the_documented_kinds(word: str) -> None:
         assert word_kinds([word]) == ["numbers"]
 
 
+@needs_icu
 def test_icu_split_scores_add_up_to_the_in_word_logprobs() -> None:
     tokens = cl100k_records(SENTENCES["zh"])
     doc = tokbytes.decode(tokens, words="icu", attribution="split")
@@ -430,6 +512,7 @@ def _listed_words(out: str) -> list[str]:
     return [line.split()[1] for line in lines[header + 1 :] if line.strip()]
 
 
+@needs_icu
 def test_cli_words_icu_lists_dictionary_words_and_leaves_punctuation_out(tmp_path: Path) -> None:
     tokens = cl100k_records("我们明天去图书馆。")
     for token in tokens:  # the full stop is the least certain token
@@ -479,6 +562,7 @@ def test_cli_without_icu4py_fails_with_one_line_naming_the_extra(tmp_path: Path)
     ]
 
 
+@needs_icu
 @settings(max_examples=scaled(40), deadline=None)
 @given(st.data())
 def test_icu_stream_equals_batch_on_any_payload_and_chunking(data: st.DataObject) -> None:
@@ -489,6 +573,7 @@ def test_icu_stream_equals_batch_on_any_payload_and_chunking(data: st.DataObject
         assert streamed(chunks, "word", attribution=attribution, words="icu") == expected
 
 
+@needs_icu
 def test_readme_chinese_words_block_prints_what_the_readme_shows(capsys: Any) -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Words in every script", 1)[1]

@@ -672,9 +672,10 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--channel",
-        choices=("auto", "content", "refusal"),
+        choices=("auto", "content", "refusal", "reasoning"),
         default="auto",
-        help="chat logprobs channel (default: auto = the one that has tokens)",
+        help="chat logprobs channel: content, refusal, or reasoning (the reasoning tokens some "
+        "servers return) (default: auto = the one of content and refusal that has tokens)",
     )
     p.add_argument(
         "--progress",

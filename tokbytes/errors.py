@@ -64,3 +64,4 @@ class DecodeError(TokbytesError):
         self.byte_offset = byte_offset
         self.bad_bytes = bad_bytes
         self.truncated = truncated
+

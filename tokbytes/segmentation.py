@@ -40,6 +40,7 @@ from typing import Any, Literal
 import regex
 
 from . import _speedups
+from ._uax29_repair import repaired
 from .errors import InputError
 
 __all__ = [
@@ -67,6 +68,14 @@ WORD_KINDS: tuple[WordKind, ...] = (
 SpanFunction = Callable[[str], Iterable[Any]]
 
 _WORD_BOUNDARY = regex.compile(r"(?w)\b")
+# regex releases before 2026.11.19 (the newest for Python 3.10 is 2026.9.29) get some word breaks
+# wrong (a leading apostrophe joins the next word; see _uax29_repair). These probes find such a
+# release: its boundaries are then repaired.
+UAX29_CONFORMANT: bool = (
+    _WORD_BOUNDARY.split("\u0300A") == ["", "\u0300", "A", ""]
+    and _WORD_BOUNDARY.split("'o") == ["", "'", "o", ""]
+    and _WORD_BOUNDARY.split("a:\u0308b") == ["", "a:\u0308b", ""]
+)
 # UAX #29 WB4: characters word rules look through. A word boundary is final once two other
 # characters follow it (regex's WB6/WB7b/WB12 look at most two characters ahead).
 _LAST_OTHER = regex.compile(r"(?r)[^\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")
@@ -190,6 +199,9 @@ class WordSegmenter:
         if self.words == "icu":
             return _icu_pieces(text, self.locale)
         pieces: list[str] = _WORD_BOUNDARY.split(text)
+        if not UAX29_CONFORMANT:
+            bounds = repaired(text, list(accumulate(map(len, pieces), initial=0)))
+            pieces = list(map(text.__getitem__, map(slice, bounds, bounds[1:])))
         return pieces
 
     def _last_cut(self, text: str, after: int) -> int:
@@ -250,8 +262,16 @@ class WordSegmenter:
             bounds = [0]
             # pos= keeps the context visible to the rules that look back; no endpos: WB6/WB12
             # look one character past the position.
-            for match in _WORD_BOUNDARY.finditer(context + real, shift + 1):
-                position = match.start() - shift
+            scanned = context + real
+            if UAX29_CONFORMANT:
+                breaks: Iterable[int] = (
+                    m.start() for m in _WORD_BOUNDARY.finditer(scanned, shift + 1)
+                )
+            else:  # repaired on the whole scan: its rules look back as far as regex's
+                whole = [m.start() for m in _WORD_BOUNDARY.finditer(scanned)]
+                breaks = (b for b in repaired(scanned, [0, *whole, len(scanned)]) if b > shift)
+            for position in breaks:
+                position -= shift
                 if position > limit:
                     break
                 bounds.append(position)

@@ -91,8 +91,8 @@ def _require(module: str, extra: str) -> Any:
 
 def to_pandas(doc: Decoded, level: str = "word") -> Any:
     """:func:`columns` as a ``pandas.DataFrame`` (``rank`` as the nullable ``Int64``)."""
+    table = columns(doc, level)  # a bad level is an InputError, pandas or not
     pandas = _require("pandas", "pandas")
-    table = columns(doc, level)
     frame = pandas.DataFrame(table)
     if "rank" in table:
         frame["rank"] = pandas.array(table["rank"], dtype="Int64")
@@ -101,5 +101,6 @@ def to_pandas(doc: Decoded, level: str = "word") -> Any:
 
 def to_arrow(doc: Decoded, level: str = "word") -> Any:
     """:func:`columns` as a ``pyarrow.Table`` (``tokens`` a list of int64, ``rank`` nullable)."""
+    table = columns(doc, level)
     pyarrow = _require("pyarrow", "arrow")
-    return pyarrow.table(columns(doc, level))
+    return pyarrow.table(table)

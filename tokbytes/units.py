@@ -37,7 +37,7 @@ from typing import Any, Literal, overload
 import regex
 
 from .alignment import _LEAD_MASK, Alignment, left_sum
-from .errors import InputError
+from .errors import InputError, RangeError
 from .measures import unit_entropies, unit_margins, word_logprob_bounds
 from .records import Unit
 from .segmentation import _UAX29, WordKind, WordSegmenter, word_kinds
@@ -608,7 +608,7 @@ class UnitSequence(Sequence[Unit]):
         size = len(self)
         position = index + size if index < 0 else index
         if not 0 <= position < size:
-            raise IndexError(f"{self._level} index {index} out of range (there are {size})")
+            raise RangeError(f"{self._level} index {index} out of range (there are {size})")
         if fast is not None:
             core, starts, ends, whole = fast
             split = self._attribution == "split"
