@@ -1316,6 +1316,8 @@ cdef Py_ssize_t _context_start(const WordChar* v, Py_ssize_t frontier) noexcept:
 def word_breaks(str text):
     """The boundaries :func:`_word_break` finds inside ``text`` (tests: they must be regex's),
     or None when ``text`` holds a class handed on."""
+    if _word_class == NULL:
+        raise ValueError("set_word_classes() first")
     cdef Py_ssize_t n = len(text), p
     cdef WordChar* v = <WordChar*>malloc((n + 1) * sizeof(WordChar))
     try:
@@ -1332,6 +1334,8 @@ def word_breaks(str text):
 def word_context(str text, Py_ssize_t frontier):
     """``text[_context_start(text, frontier):frontier]`` (tests: it must be
     ``WordSegmenter.context``'s), or None when ``text`` holds a class handed on."""
+    if _word_class == NULL:
+        raise ValueError("set_word_classes() first")
     cdef Py_ssize_t n = len(text), p
     cdef WordChar* v = <WordChar*>malloc((n + 1) * sizeof(WordChar))
     try:
@@ -1444,6 +1448,8 @@ cdef Py_ssize_t _grapheme_bounds(WordChar* chars, Py_ssize_t total, Py_ssize_t* 
 def grapheme_breaks(str text):
     """The boundaries :func:`_grapheme_break` finds inside ``text`` (tests: they must be
     regex's), or None when ``text`` holds a class handed on."""
+    if _grapheme_class == NULL:
+        raise ValueError("set_grapheme_classes() first")
     cdef Py_ssize_t n = len(text), p
     if not n:
         return []

@@ -611,7 +611,7 @@ class StreamDecoder:
         if core is None or not self._plain or self._attribution != "cover":
             return
         if self._level == "word":
-            if self._segmenter.words == "uax29" and _core_rules_agree(core):
+            if self._segmenter.words == "uax29" and _core_rules_agree(core, "word"):
                 self._feeder = core.segment_feeder(
                     self._parts,
                     self._logprobs,
@@ -648,7 +648,7 @@ class StreamDecoder:
             token_text_to_bytes,
             graphemes,
         )
-        if self._feeder is None and graphemes and _core_rules_agree(core):  # clusters pending
+        if self._feeder is None and graphemes and _core_rules_agree(core, "grapheme"):
             self._feeder = core.segment_feeder(
                 self._parts,
                 self._logprobs,
@@ -1003,22 +1003,26 @@ _PROBES = (
 
 
 @functools.cache
-def _core_rules_agree(core: Any) -> bool:
-    """The compiled word and grapheme windows apply the installed ``regex``'s rules: installs
-    the class tables and checks the core's boundaries and word contexts against ``regex`` on
-    texts that meet every rule (a ``regex`` that reads one differently keeps the Python path)."""
-    core.set_word_classes(word_class)
-    core.set_grapheme_classes(grapheme_class)
+def _core_rules_agree(core: Any, level: str) -> bool:
+    """The compiled word (grapheme) window applies the Python path's rules: installs the class
+    table and checks the core's boundaries (and word contexts) against the Python path's on
+    texts that meet every rule (a ``regex`` that reads one differently keeps the Python path).
+    """
     segments = segmenter()
+    if level == "grapheme":
+        core.set_grapheme_classes(grapheme_class)
+    else:
+        core.set_word_classes(word_class)
     for text in _PROBES:
-        words = [b for b in segments.bounds(text) if 0 < b < len(text)]
-        graphemes = [b for b in grapheme_bounds(text) if 0 < b < len(text)]
+        inside = range(1, len(text))
+        if level == "grapheme":
+            if core.grapheme_breaks(text) != [b for b in grapheme_bounds(text) if b in inside]:
+                return False
+            continue
         contexts = [segments.context(text, k) for k in range(len(text))]
-        if (
-            core.word_breaks(text) != words
-            or core.grapheme_breaks(text) != graphemes
-            or [core.word_context(text, k) for k in range(len(text))] != contexts
-        ):
+        if core.word_breaks(text) != [b for b in segments.bounds(text) if b in inside] or [
+            core.word_context(text, k) for k in range(len(text))
+        ] != contexts:
             return False
     return True
 
