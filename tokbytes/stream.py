@@ -345,7 +345,8 @@ class StreamDecoder:
         self._inferred.extend(problems)
         given: Sequence[BytesSource] = sources or _AS_GIVEN * len(parts)
         units = self._read(parts, logprobs, given, tokens)
-        if self._plain and (type(x) is dict or (records is x and type(records[0]) is dict)):
+        plain_records = records is x or (type(x) is dict and "logprob" in x)
+        if self._plain and plain_records and type(records[0]) is dict:
             self._arm()  # records: the next ones may take the fast path (chunks never do)
         return units
 
