@@ -32,8 +32,11 @@ import tokbytes.strategies as tbst
 from tests.shared_data import require_shared
 from tokbytes import _speedups, segmentation, units
 from tokbytes.alignment import left_sum
-from tokbytes.recovery import suspicious
-from tokbytes.segmentation import _icu_pieces, _words_of_pieces
+from tokbytes.escapes import token_text_to_bytes
+from tokbytes.recovery import doubtful, suspicious
+from tokbytes.segmentation import _icu_pieces, _words_of_pieces, word_class
+from tokbytes.stream import _token_says
+from tokbytes.units import grapheme_class
 
 needs_core = pytest.mark.skipif(
     _speedups.core is None, reason="the compiled core is not in use (not built, or TOKBYTES_PURE)"
@@ -615,8 +618,9 @@ def _stream_picture(
             continue
         fed = chunk[0] if size == 1 and k % 3 else chunk  # mostly the record itself
         out.append(_outcome(lambda fed=fed: [_bits(tuple(u)) for u in decoder.feed(fed)]))
-        if out[-1][0] == "error":
-            return out
+        if out[-1][0] == "error":  # the state a failed feed leaves, and the feeds after it
+            out.append((decoder.text, decoder.pending, decoder.tokens_seen, decoder.problems))
+            continue
         if peeks[k % len(peeks)]:
             out.append((decoder.text, decoder.pending, decoder.tokens_seen))
     out.append(_outcome(lambda: [_bits(tuple(u)) for u in decoder.close()]))
@@ -651,7 +655,8 @@ def _stream_inputs(draw: st.DrawFn) -> tuple[list[Any], list[int], list[bool], d
         j = draw(st.integers(0, len(records)))
         token, data = draw(st.sampled_from(_ODD_TOKENS))
         records.insert(j, {"token": token, "bytes": list(data), "logprob": -0.5})
-    sizes = st.sampled_from((1, 1, 1, 2, 3))  # one record per feed: feed()'s fast paths
+    # mostly one record per feed (feed()'s fast paths), and lists the core takes all or none of
+    sizes = st.sampled_from((1, 1, 1, 2, 3, 6))
     feeds = draw(st.lists(sizes, min_size=len(records), max_size=len(records)))
     options = {
         "level": draw(st.sampled_from(LEVELS)),
@@ -689,6 +694,76 @@ def test_the_stream_hands_plain_records_to_the_core() -> None:
     units += decoder.close()
     assert "".join(u.text for u in units) == text
     assert units[0].tokens == (0, 1, 2) and units[0].logprob == ((0.0 + -0.25) + -0.25) + -0.25
+
+
+@needs_core
+def test_the_core_takes_lists_of_plain_records_all_or_none() -> None:
+    """``feed([record, ...])`` stays on the compiled path; a list with a record the core does
+    not take (here a malformed one at the end) is read by the Python path as a whole, so a
+    failed feed leaves the decoder as the pure path leaves it."""
+    data = "가 a😊b".encode()
+    good = [{"token": "", "bytes": [b], "logprob": -0.25} for b in data]
+    bad = {"token": "x", "bytes": [120], "logprob": "high"}
+
+    def run() -> tuple[Any, ...]:
+        decoder = tokbytes.StreamDecoder("char", keep_history=True)
+        fed = [_bits(tuple(u)) for u in decoder.feed(good[:6])]
+        armed = decoder._feeder is not None
+        failed = _outcome(lambda: decoder.feed([*good[6:9], bad]))
+        state = (decoder.text, decoder.pending, decoder.tokens_seen, len(decoder.records))
+        fed += [_bits(tuple(u)) for u in decoder.feed(good[6:])]
+        fed += [_bits(tuple(u)) for u in decoder.close()]
+        return armed, fed, failed, state, decoder.text, decoder.problems
+
+    compiled = run()
+    with _speedups.forced_pure():
+        pure = run()
+    assert compiled[0] and not pure[0]
+    assert compiled[1:] == pure[1:]
+    assert compiled[2][0] == "error" and compiled[3] == ("가 a", b"\xf0", 6, 6)
+
+
+def _escaped_variants(data: bytes) -> list[str]:
+    """What a provider may write for ``data``: the backslashreplace form, and near misses."""
+    exact = data.decode("utf-8", "backslashreplace")
+    return [
+        exact,
+        exact.upper(),
+        exact[:-1],
+        exact + "x",
+        data.decode("latin-1"),
+        data.decode("utf-8", "replace"),
+        "".join(f"\\x{b:02x}" for b in data),
+    ]
+
+
+_TOKEN_BYTES = (
+    st.binary(min_size=1, max_size=12)
+    | st.text(min_size=1, max_size=6).map(str.encode)
+    | st.lists(st.sampled_from([b"\\", b"\\x", b"e9", b"c3", b"bytes:", b"\xc3", b"\xa9", b"a"]))
+    .map(b"".join)
+    .filter(bool)
+)
+
+
+@needs_core
+@given(_TOKEN_BYTES, st.data())
+def test_the_cores_escape_check_is_the_byte_readers_rule(data: bytes, draw: st.DataObject) -> None:
+    """The feeder's check of a token string against the bytes: the backslashreplace decode
+    done in C, and the whole check equal to ``stream._token_says``, which never takes a token
+    the byte reader's rule holds (``recovery.doubtful``)."""
+    core = _speedups.core
+    assert core is not None
+    head = draw.draw(st.integers(0, len(data)))  # also pieces cut inside characters
+    for piece in (data, data[:head] or data, data[head:] or data):
+        for token in [*_escaped_variants(piece), "bytes:" + _escaped_variants(piece)[0]]:
+            expected = token == piece.decode("utf-8", "backslashreplace")
+            assert core.backslashreplaced(token, piece) is expected
+            says = _token_says(token, piece)
+            assert core.token_says(token, piece, token_text_to_bytes) is says
+            # (lossy bytes, "▁" and "<" pieces never reach the check: they are held before it)
+            held = b"\xef\xbf\xbd" in piece or b"\xe2\x96\x81" in piece or piece[:1] == b"<"
+            assert not (says and doubtful(piece, token, "bytes")) or held
 
 
 def _openai_records(text: str) -> list[dict[str, Any]]:
@@ -745,3 +820,143 @@ def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
     with _speedups.forced_pure():
         pure = _stream_picture(payload.tokens, feeds, [False, True], options)
     assert compiled == pure
+
+
+# -- the streaming decoder's word window ---------------------------------------------------------
+
+_WORD_HANDLED = (  # the classes the core takes, emoji sequences included
+    "aZé가カー1٣:·.'’,;_‿ \u3000\t\r\n\u2028中。!\"😊\u0308\u200d\u00ad\ufe0f🇦🇷👩🏽"
+)
+_WORD_HANDED_ON = "א"  # Hebrew letters (WB7a-c)
+
+
+# The core's word window follows a UAX #29-conformant regex; with an older one (repaired in
+# Python, see tokbytes._uax29_repair) streams keep the Python path for words.
+_conformant_words = pytest.mark.skipif(
+    not tokbytes.segmentation.UAX29_CONFORMANT,
+    reason="this regex release is not UAX #29-conformant: the core's word window stays unused",
+)
+
+
+@needs_core
+@_conformant_words
+@given(
+    st.text(alphabet=_WORD_HANDLED, max_size=30)
+    | st.text(alphabet=_WORD_HANDLED + _WORD_HANDED_ON, max_size=8)
+)
+def test_the_cores_word_breaks_are_regexs(text: str) -> None:
+    """Inside a text of the classes the word window handles, the core's boundaries are the
+    Python path's (``regex`` ``(?w)\\b``), and the context it keeps before a frontier is
+    ``WordSegmenter.context``'s."""
+    core = _speedups.core
+    assert core is not None
+    if not core.has_word_classes():
+        core.set_word_classes(word_class)
+    found = core.word_breaks(text)
+    if found is None:
+        assert any(word_class(c) == 255 for c in text)
+        return
+    # (the Python path's boundaries: regex's, repaired where an old release misses UAX #29)
+    expected = [b for b in tokbytes.segmentation.segmenter().bounds(text) if 0 < b < len(text)]
+    assert found == expected
+    for frontier in range(len(text)):
+        expected_context = tokbytes.segmentation.segmenter().context(text, frontier)
+        assert core.word_context(text, frontier) == expected_context
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(
+        st.text(alphabet=_WORD_HANDLED, max_size=40)
+        | st.text(alphabet=_WORD_HANDLED + _WORD_HANDED_ON, max_size=40),
+        top_logprobs=0,
+    ),
+    st.lists(st.integers(1, 2), min_size=40, max_size=40),
+    st.lists(st.booleans(), min_size=1, max_size=3),
+)
+def test_word_streams_take_the_compiled_path_and_agree_bit_for_bit(
+    payload: tbst.Payload, feeds: list[int], peeks: list[bool]
+) -> None:
+    """Words through the core's SegmentFeeder (records alone and in one-record lists), with the
+    classes that hand the window back mixed in, and the state read between feeds (which hands
+    the frontier's context back to the Python path): the same units, bits and state."""
+    options = {"level": "word"}
+    compiled = _stream_picture(payload.tokens, feeds, peeks, options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(payload.tokens, feeds, peeks, options)
+    assert compiled == pure
+
+
+@needs_core
+@_conformant_words
+def test_the_stream_hands_plain_words_to_the_core() -> None:
+    decoder = tokbytes.StreamDecoder("word")
+    words = []
+    for piece in ["가나", "다 ", "Hello", ",", " world", "'s", " 3", ".", "14", " ok"]:
+        data = piece.encode()
+        words += decoder.feed({"token": piece, "bytes": list(data), "logprob": -0.25})
+    assert type(decoder._feeder).__name__ == "SegmentFeeder"  # armed: the compiled path took these
+    words += decoder.close()
+    assert [w.text for w in words] == ["가나다", "Hello", ",", "world's", "3.14", "ok"]
+    assert words[4].tokens == (6, 7, 8) and words[4].logprob == ((0.0 + -0.25) + -0.25) + -0.25
+
+
+_GRAPHEME_HANDLED = (
+    "a\r\n\x01\u0301\u0308\u200d\ufe0f🇰🇷\u0600\u0903\u1100\u1161\u11a8가각😊👩🏽\u20e3#"
+)
+_GRAPHEME_HANDED_ON = "\u0915\u094d"  # InCB=Consonant (and a linker): GB9c
+
+
+@needs_core
+@given(
+    st.text(alphabet=_GRAPHEME_HANDLED, max_size=30)
+    | st.text(alphabet=_GRAPHEME_HANDLED + _GRAPHEME_HANDED_ON, max_size=10)
+)
+def test_the_cores_grapheme_breaks_are_regexs(text: str) -> None:
+    """The core's cluster boundaries inside a text are those of ``regex`` ``\\X`` (through
+    ``units.grapheme_bounds``, which the Python path uses)."""
+    core = _speedups.core
+    assert core is not None
+    if not core.has_grapheme_classes():
+        core.set_grapheme_classes(grapheme_class)
+    found = core.grapheme_breaks(text)
+    if found is None:
+        assert any(grapheme_class(c) == 255 for c in text)
+        return
+    assert found == [b for b in units.grapheme_bounds(text) if 0 < b < len(text)]
+
+
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(
+        st.text(alphabet=_GRAPHEME_HANDLED + "b c", max_size=40)
+        | st.text(alphabet=_GRAPHEME_HANDLED + _GRAPHEME_HANDED_ON, max_size=40),
+        top_logprobs=0,
+    ),
+    st.lists(st.integers(1, 2), min_size=40, max_size=40),
+    st.lists(st.booleans(), min_size=1, max_size=3),
+)
+def test_cluster_streams_take_the_compiled_path_and_agree_bit_for_bit(
+    payload: tbst.Payload, feeds: list[int], peeks: list[bool]
+) -> None:
+    """Graphemes of several characters (emoji ZWJ sequences, skin tones, flags, keycaps,
+    combining marks, Hangul jamo, CR LF) through the core's SegmentFeeder: the same units."""
+    options = {"level": "grapheme"}
+    compiled = _stream_picture(payload.tokens, feeds, peeks, options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(payload.tokens, feeds, peeks, options)
+    assert compiled == pure
+
+
+@needs_core
+def test_the_installed_regex_reads_the_probes_as_the_core_does() -> None:
+    """The core's word and grapheme windows are armed only when the installed ``regex`` reads
+    the probe texts (every rule, and the readings regex versions have differed on) as they do;
+    this one does, so streams take them."""
+    from tokbytes.stream import _core_rules_agree
+
+    assert _core_rules_agree(_speedups.core, "grapheme")
+    if tokbytes.segmentation.UAX29_CONFORMANT:  # (an old regex's repaired words differ: Python)
+        assert _core_rules_agree(_speedups.core, "word")

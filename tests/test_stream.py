@@ -720,6 +720,32 @@ def test_explicit_token_formats_read_every_record_fed_alone() -> None:
         assert streamed(pieces, level, token_format="byte_fallback") == expected
 
 
+@pytest.mark.parametrize("text", ["가\\xc3\\xa9!", "가é!"])
+@pytest.mark.parametrize("as_list", [False, True])
+def test_literal_escape_text_waits_for_the_reported_text_fed_alone_or_in_lists(
+    text: str, as_list: bool
+) -> None:
+    """Bytes that spell an escape (``\\xc3\\xa9`` as text) under a token string that
+    says so are a token another reading could change: the reported text decides, as in decode(),
+    whether a record is fed alone (feed()'s fast path) or in a list."""
+    items = [
+        {"token": "가", "bytes": list("가".encode()), "logprob": -0.1},
+        {"token": "\\xc3\\xa9", "bytes": list(b"\\xc3\\xa9"), "logprob": -0.5},
+        {"token": "!", "bytes": [33], "logprob": -0.25},
+    ]
+
+    def stream(level: str) -> tuple[list[tuple[Unit, str]], tuple[Any, ...], str]:
+        decoder = StreamDecoder(level)  # type: ignore[arg-type]
+        units = [u for item in items for u in decoder.feed([item] if as_list else item)]
+        units += decoder.close(text)
+        return exact(units), decoder.problems, decoder.text
+
+    for level in LEVELS:
+        expected = batch(items, level, text=text)
+        assert expected[2] == text
+        assert stream(level) == expected
+
+
 def reasoning_chunks(pieces: list[str], reasoning_until: int) -> list[dict[str, Any]]:
     """vLLM/sglang-style chunks: the reasoning parser reports each token's text as
     ``reasoning_content`` (the closing tag's as ``""``) or ``content``."""

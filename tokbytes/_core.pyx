@@ -26,7 +26,7 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcmp, memcpy, memmove
 
 from array import array as _make_array
 
@@ -45,10 +45,14 @@ cdef extern from "Python.h":
     bint PyUnicode_IS_ASCII(object)
     void* PyUnicode_DATA(object)
     bint Py_UNICODE_ISSPACE(Py_UCS4)
+    Py_UCS4 Py_UNICODE_TOLOWER(Py_UCS4)
+    object PyUnicode_FromKindAndData(int, const void*, Py_ssize_t)
     object PyUnicode_DecodeUTF8(const char*, Py_ssize_t, const char*)
     Py_ssize_t PyUnicode_FindChar(object, Py_UCS4, Py_ssize_t, Py_ssize_t, int) except -2
     void PyObject_GC_UnTrack(void*)
     int PY_VERSION_HEX
+    int PyList_SetSlice(object, Py_ssize_t, Py_ssize_t, PyObject*) except -1
+    PyObject* PyDict_GetItemWithError(object, object) except? NULL
 
 #: Same as ``alignment.LOGPROB_TOLERANCE``: above it a logprob needs the Python path's error.
 cdef double LOGPROB_TOLERANCE = 1e-6
@@ -223,8 +227,8 @@ def word_ranges(list pieces):
 # Word_Break classes of the ASCII characters (regex's \p{WB=...}; tests/test_core.py checks the
 # table against regex): everything else is Other.
 cdef enum:
-    WB_OTHER, WB_LETTER, WB_NUMERIC, WB_MID_LETTER, WB_MID_NUM_LET, WB_SINGLE_QUOTE, WB_MID_NUM,
-    WB_EXTEND_NUM_LET, WB_SPACE, WB_CR, WB_LF, WB_NEWLINE
+    AWB_OTHER, AWB_LETTER, AWB_NUMERIC, AWB_MID_LETTER, AWB_MID_NUM_LET, AWB_SINGLE_QUOTE,
+    AWB_MID_NUM, AWB_EXTEND_NUM_LET, AWB_SPACE, AWB_CR, AWB_LF, AWB_NEWLINE
 
 cdef unsigned char _WB[128]
 
@@ -232,23 +236,23 @@ cdef unsigned char _WB[128]
 cdef void _fill_word_classes() noexcept:
     cdef int c
     for c in range(128):
-        _WB[c] = WB_OTHER
+        _WB[c] = AWB_OTHER
     for c in range(ord("A"), ord("Z") + 1):
-        _WB[c] = WB_LETTER
-        _WB[c + 32] = WB_LETTER
+        _WB[c] = AWB_LETTER
+        _WB[c + 32] = AWB_LETTER
     for c in range(ord("0"), ord("9") + 1):
-        _WB[c] = WB_NUMERIC
-    _WB[ord(":")] = WB_MID_LETTER
-    _WB[ord(".")] = WB_MID_NUM_LET
-    _WB[ord("'")] = WB_SINGLE_QUOTE
-    _WB[ord(",")] = WB_MID_NUM
-    _WB[ord(";")] = WB_MID_NUM
-    _WB[ord("_")] = WB_EXTEND_NUM_LET
-    _WB[ord(" ")] = WB_SPACE
-    _WB[13] = WB_CR
-    _WB[10] = WB_LF
-    _WB[11] = WB_NEWLINE
-    _WB[12] = WB_NEWLINE
+        _WB[c] = AWB_NUMERIC
+    _WB[ord(":")] = AWB_MID_LETTER
+    _WB[ord(".")] = AWB_MID_NUM_LET
+    _WB[ord("'")] = AWB_SINGLE_QUOTE
+    _WB[ord(",")] = AWB_MID_NUM
+    _WB[ord(";")] = AWB_MID_NUM
+    _WB[ord("_")] = AWB_EXTEND_NUM_LET
+    _WB[ord(" ")] = AWB_SPACE
+    _WB[13] = AWB_CR
+    _WB[10] = AWB_LF
+    _WB[11] = AWB_NEWLINE
+    _WB[12] = AWB_NEWLINE
 
 
 _fill_word_classes()
@@ -262,11 +266,11 @@ def ascii_word_classes():
 
 
 cdef inline bint _mid_letter(unsigned char k) noexcept:  # (MidLetter | MidNumLetQ)
-    return k == WB_MID_LETTER or k == WB_MID_NUM_LET or k == WB_SINGLE_QUOTE
+    return k == AWB_MID_LETTER or k == AWB_MID_NUM_LET or k == AWB_SINGLE_QUOTE
 
 
 cdef inline bint _mid_num(unsigned char k) noexcept:  # (MidNum | MidNumLetQ)
-    return k == WB_MID_NUM or k == WB_MID_NUM_LET or k == WB_SINGLE_QUOTE
+    return k == AWB_MID_NUM or k == AWB_MID_NUM_LET or k == AWB_SINGLE_QUOTE
 
 
 cdef inline bint _ascii_word_break(const unsigned char* c, Py_ssize_t i, Py_ssize_t n) noexcept:
@@ -274,33 +278,33 @@ cdef inline bint _ascii_word_break(const unsigned char* c, Py_ssize_t i, Py_ssiz
     ASCII text: the rules WB3-WB13b that ASCII characters can meet (no Extend, Format, ZWJ,
     Hebrew letters, Katakana or regional indicators, so WB4 never applies)."""
     cdef unsigned char before = _WB[c[i - 1]], after = _WB[c[i]]
-    cdef unsigned char before2 = _WB[c[i - 2]] if i >= 2 else WB_OTHER
-    cdef unsigned char after2 = _WB[c[i + 1]] if i + 1 < n else WB_OTHER
-    if before == WB_CR and after == WB_LF:  # WB3
+    cdef unsigned char before2 = _WB[c[i - 2]] if i >= 2 else AWB_OTHER
+    cdef unsigned char after2 = _WB[c[i + 1]] if i + 1 < n else AWB_OTHER
+    if before == AWB_CR and after == AWB_LF:  # WB3
         return False
-    if before == WB_CR or before == WB_LF or before == WB_NEWLINE:  # WB3a
+    if before == AWB_CR or before == AWB_LF or before == AWB_NEWLINE:  # WB3a
         return True
-    if after == WB_CR or after == WB_LF or after == WB_NEWLINE:  # WB3b
+    if after == AWB_CR or after == AWB_LF or after == AWB_NEWLINE:  # WB3b
         return True
-    if before == WB_SPACE and after == WB_SPACE:  # WB3d
+    if before == AWB_SPACE and after == AWB_SPACE:  # WB3d
         return False
-    if before == WB_LETTER:
-        if after == WB_LETTER or after == WB_NUMERIC or after == WB_EXTEND_NUM_LET:  # WB5, 9, 13a
+    if before == AWB_LETTER:
+        if after == AWB_LETTER or after == AWB_NUMERIC or after == AWB_EXTEND_NUM_LET:  # WB5, 9, 13a
             return False
-        if _mid_letter(after) and after2 == WB_LETTER:  # WB6
-            return False
-        return True
-    if before == WB_NUMERIC:
-        if after == WB_NUMERIC or after == WB_LETTER or after == WB_EXTEND_NUM_LET:  # WB8, 10, 13a
-            return False
-        if _mid_num(after) and after2 == WB_NUMERIC:  # WB12
+        if _mid_letter(after) and after2 == AWB_LETTER:  # WB6
             return False
         return True
-    if before == WB_EXTEND_NUM_LET:  # WB13a, WB13b
-        return not (after == WB_EXTEND_NUM_LET or after == WB_LETTER or after == WB_NUMERIC)
-    if _mid_letter(before) and after == WB_LETTER and before2 == WB_LETTER:  # WB7
+    if before == AWB_NUMERIC:
+        if after == AWB_NUMERIC or after == AWB_LETTER or after == AWB_EXTEND_NUM_LET:  # WB8, 10, 13a
+            return False
+        if _mid_num(after) and after2 == AWB_NUMERIC:  # WB12
+            return False
+        return True
+    if before == AWB_EXTEND_NUM_LET:  # WB13a, WB13b
+        return not (after == AWB_EXTEND_NUM_LET or after == AWB_LETTER or after == AWB_NUMERIC)
+    if _mid_letter(before) and after == AWB_LETTER and before2 == AWB_LETTER:  # WB7
         return False
-    if _mid_num(before) and after == WB_NUMERIC and before2 == WB_NUMERIC:  # WB11
+    if _mid_num(before) and after == AWB_NUMERIC and before2 == AWB_NUMERIC:  # WB11
         return False
     return True
 
@@ -395,9 +399,9 @@ cdef inline bint _safe_cut(Py_UCS4 x, Py_UCS4 y) noexcept:
     if x >= 128 or y >= 128:
         return False
     cdef unsigned char a = _WB[x], b = _WB[y]
-    if a == WB_LETTER or a == WB_NUMERIC or a == WB_EXTEND_NUM_LET or _mid_letter(a) or _mid_num(a):
+    if a == AWB_LETTER or a == AWB_NUMERIC or a == AWB_EXTEND_NUM_LET or _mid_letter(a) or _mid_num(a):
         return False
-    return not (a == WB_SPACE and b == WB_SPACE or a == WB_CR and b == WB_LF)
+    return not (a == AWB_SPACE and b == AWB_SPACE or a == AWB_CR and b == AWB_LF)
 
 
 def uax29_word_ranges(str text, split, Py_ssize_t min_gap=64):
@@ -974,6 +978,85 @@ cdef inline bint _may_join(Py_UCS4 code) noexcept:
     return _joining == NULL or _joining[code] != 0
 
 
+cdef inline Py_UCS4 _hex_digit(unsigned char value) noexcept:
+    return value + 48 if value < 10 else value + 87  # 0-9, a-f (as backslashreplace writes)
+
+
+cdef bint _backslashreplaced(object token, const unsigned char* data, Py_ssize_t size):
+    """``token == data[:size].decode("utf-8", "backslashreplace")``, without decoding: every
+    byte that does not start a valid sequence is ``\\xNN`` (lowercase), every sequence its
+    character (the decoder's error ranges hold only bytes no valid sequence can start with)."""
+    cdef Py_ssize_t length = PyUnicode_GET_LENGTH(token), i = 0, t = 0
+    cdef int need, k
+    cdef unsigned char lead
+    cdef bint valid
+    while i < size:
+        lead = data[i]
+        need = _utf8_length(lead)
+        valid = need > 0 and i + need <= size
+        if valid and need > 1:
+            valid = _second_ok(lead, data[i + 1])
+            for k in range(2, need):
+                valid = valid and 0x80 <= data[i + k] <= 0xBF
+        if valid:
+            if t >= length or PyUnicode_READ_CHAR(token, t) != _code_point(data + i, need):
+                return False
+            t += 1
+            i += need
+        else:
+            if (
+                t + 4 > length
+                or PyUnicode_READ_CHAR(token, t) != 0x5C
+                or PyUnicode_READ_CHAR(token, t + 1) != 0x78
+                or PyUnicode_READ_CHAR(token, t + 2) != _hex_digit(lead >> 4)
+                or PyUnicode_READ_CHAR(token, t + 3) != _hex_digit(lead & 15)
+            ):
+                return False
+            t += 4
+            i += 1
+    return t == length
+
+
+cdef bint _legacy_prefix(object token) noexcept:
+    """``token.startswith("bytes:")`` (legacy completions' form of partial tokens)."""
+    if PyUnicode_GET_LENGTH(token) < 6:
+        return False
+    for k in range(6):
+        if PyUnicode_READ_CHAR(token, k) != <Py_UCS4>(b"bytes:"[k]):
+            return False
+    return True
+
+
+cdef bint _token_says(object token, const unsigned char* data, Py_ssize_t size,
+                      object token_to_bytes) except -1:
+    """``stream._token_says``: the token string says these bytes, so no reading of it can
+    change them (``recovery.doubtful`` is False). Escapes are compared without decoding when
+    the bytes hold no backslash of their own and do not begin with ``bytes:`` (then the
+    backslashreplace form reads back as these bytes); otherwise ``token_to_bytes`` decides."""
+    if PyUnicode_FindChar(token, 0x5C, 0, PyUnicode_GET_LENGTH(token), 1) < 0:
+        if not _legacy_prefix(token):
+            return True  # no escapes
+    elif (
+        memchr(data, 0x5C, size) == NULL
+        and not (size >= 6 and memcmp(data, b"bytes:", 6) == 0)
+        and _backslashreplaced(token, data, size)
+    ):
+        return True  # as OpenAI writes partial characters
+    return token_to_bytes(token) == PyBytes_FromStringAndSize(<const char*>data, size)
+
+
+def backslashreplaced(str token, bytes data):
+    """``token == data.decode("utf-8", "backslashreplace")`` as the feeder checks it (tests)."""
+    return _backslashreplaced(token, <const unsigned char*>PyBytes_AS_STRING(data), len(data))
+
+
+def token_says(str token, bytes data, token_to_bytes):
+    """The feeder's escape check, ``stream._token_says`` (tests)."""
+    return _token_says(
+        token, <const unsigned char*>PyBytes_AS_STRING(data), len(data), token_to_bytes
+    )
+
+
 cdef struct CharInfo:
     Py_UCS4 code
     int size
@@ -983,20 +1066,20 @@ cdef struct CharInfo:
 
 
 cdef class CharFeeder:
-    """``StreamDecoder`` characters or graphemes (cover scores) fed one plain record at a time.
+    """``StreamDecoder`` characters or graphemes (cover scores) fed plain records.
 
     Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
     :meth:`feed` takes exactly the records ``StreamDecoder.feed``'s fast path takes (the decoder
     arms it only while that path applies: no token held, bytes as given): a dict whose
     ``bytes`` is a non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD or
-    ``▁``, whose ``logprob`` is a float <= 1e-6, and whose ``token``, when a str with a
-    backslash, is the bytes with escapes (``data.decode("utf-8", "backslashreplace")`` or
-    ``token_to_bytes(token) == data``); and of those only the ones whose bytes continue valid
-    UTF-8 and, for graphemes, whose characters cannot join a neighbour (not in
-    ``units._JOINING``: a grapheme is then one character, see ``units.grapheme_bounds``).
+    ``▁``, whose ``logprob`` is a float <= 1e-6, and whose ``token``, when a str, says these
+    bytes (``stream._token_says``: no escapes, or escapes of exactly these bytes); and of those
+    only the ones whose bytes continue valid UTF-8 and, for graphemes, whose characters cannot
+    join a neighbour (not in ``units._JOINING``: a grapheme is then one character, see
+    ``units.grapheme_bounds``). A list or tuple of such records is taken all or none.
     Like the fast path it appends the record to ``history`` (when kept) and the token to the
     byte reader's copy (``all_bytes``, ``all_ends``, ``all_logprobs``: the decoder's own objects).
-    It returns the units the record finishes, made as ``StreamDecoder._next_chars`` (characters)
+    It returns the units the records finish, made as ``StreamDecoder._next_chars`` (characters)
     and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
     ("not mine") without changing anything.
 
@@ -1022,6 +1105,11 @@ cdef class CharFeeder:
     cdef Py_ssize_t scratch_cap
     cdef char* text
     cdef Py_ssize_t text_len, text_cap
+    # the last unit's end offsets (shared as the next unit's start offsets, as decode() shares them)
+    cdef object last_end_obj, last_byte_end_obj
+    cdef long long last_end, last_byte_end
+    cdef object last_single  # (t,) of the last token t with a unit of its own (held graphemes)
+    cdef Py_ssize_t last_single_token
 
     def __dealloc__(self):
         free(self.scratch)
@@ -1043,17 +1131,76 @@ cdef class CharFeeder:
         return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
 
     def feed(self, x):
-        cdef object record = x
-        if type(record) is not dict:  # [record] and chunks: the Python path reads them
+        """The units record ``x`` (or a list or tuple of records) finishes, or None."""
+        return self._feed(x)
+
+    cdef object _feed(self, object x):
+        cdef object kind = type(x)
+        if kind is dict:
+            return self._take(x)
+        if kind is not list and kind is not tuple:  # chunks, SDK objects: the Python path
             return None
-        cdef PyObject* found = PyDict_GetItem(record, "logprob")
+        cdef Py_ssize_t n = len(x)
+        if n == 1:
+            return self._take(x[0])
+        if n == 0:
+            return None
+        return self._take_all(x)
+
+    cdef object _take_all(self, object records):
+        """Several records, all or none: a record the feeder does not take (somewhere in the
+        list) puts everything back as it was, and the Python path reads the whole list."""
+        # The state to put back
+        cdef Py_ssize_t seen = self.seen, pend_first = self.pend_first
+        cdef Py_ssize_t reported_tokens = self.reported_tokens, inc_first = self.inc_first
+        cdef long long byte_pos = self.byte_pos, char_pos = self.char_pos
+        cdef long long pend_byte = self.pend_byte, inc_byte = self.inc_byte
+        cdef list pend_parts = list(self.pend_parts), pend_lps = list(self.pend_lps)
+        cdef unsigned char head[4]
+        head[0], head[1], head[2], head[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        cdef int head_len = self.head_len, head_need = self.head_need
+        cdef bint has_held = self.has_held
+        cdef CharInfo held = self.held
+        cdef Py_ssize_t text_len = self.text_len
+        cdef Py_ssize_t n_bytes = PyByteArray_GET_SIZE(self.all_bytes)
+        cdef Py_ssize_t n_ends = len(self.all_ends), n_logprobs = len(self.all_logprobs)
+        cdef Py_ssize_t n_history = len(self.history) if self.history is not None else 0
+        cdef list units = []
+        for record in records:
+            found = self._take(record)
+            if found is None:
+                self.seen, self.pend_first = seen, pend_first
+                self.reported_tokens, self.inc_first = reported_tokens, inc_first
+                self.byte_pos, self.char_pos = byte_pos, char_pos
+                self.pend_byte, self.inc_byte = pend_byte, inc_byte
+                self.pend_parts, self.pend_lps = pend_parts, pend_lps
+                self.head[0], self.head[1], self.head[2], self.head[3] = (
+                    head[0], head[1], head[2], head[3]
+                )
+                self.head_len, self.head_need = head_len, head_need
+                self.has_held, self.held = has_held, held
+                self.text_len = text_len
+                PyByteArray_Resize(self.all_bytes, n_bytes)
+                resize(self.all_ends, n_ends)
+                del self.all_logprobs[n_logprobs:]
+                if self.history is not None:
+                    del self.history[n_history:]
+                return None
+            units += <list>found
+        return units
+
+    cdef object _take(self, object record):
+        """The units one record finishes, or None, changing nothing."""
+        if type(record) is not dict:  # chunks, SDK objects: the Python path reads them
+            return None
+        cdef PyObject* found = PyDict_GetItemWithError(record, "logprob")
         if found == NULL or type(<object>found) is not float:
             return None
         cdef object logprob = <object>found
         cdef double lp_value = PyFloat_AS_DOUBLE(logprob)
         if not lp_value <= LOGPROB_TOLERANCE:  # NaN too
             return None
-        found = PyDict_GetItem(record, "bytes")
+        found = PyDict_GetItemWithError(record, "bytes")
         if found == NULL or type(<object>found) is not list:
             return None
         cdef object raw = <object>found
@@ -1089,15 +1236,10 @@ cdef class CharFeeder:
             if data[k] == 0xE2 and data[k + 1] == 0x96 and data[k + 2] == 0x81:  # "▁"
                 return None
         # A token string with escapes must say these bytes (as OpenAI writes partial characters)
-        found = PyDict_GetItem(record, "token")
+        found = PyDict_GetItemWithError(record, "token")
         if found != NULL and type(<object>found) is str:
-            token = <object>found
-            if PyUnicode_FindChar(token, 0x5C, 0, PyUnicode_GET_LENGTH(token), 1) >= 0:
-                if not (
-                    token == PyUnicode_DecodeUTF8(<char*>data, m, "backslashreplace")
-                    or self.token_to_bytes(token) == PyBytes_FromStringAndSize(<char*>data, m)
-                ):
-                    return None
+            if not _token_says(<object>found, data, m, self.token_to_bytes):
+                return None
 
         # Pass 1 (changes nothing): the characters the bytes complete, in order after the held
         # one; the bytes must continue valid UTF-8.
@@ -1144,7 +1286,11 @@ cdef class CharFeeder:
         cdef Py_ssize_t emit = count - 1 if self.graphemes and count else count, i, t
         cdef list units = PyList_New(emit)
         cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value
-        cdef object start_obj = PyLong_FromLongLong(self.char_pos), byte_start_obj = None
+        cdef object start_obj, byte_start_obj = None
+        if self.last_end_obj is not None and self.last_end == self.char_pos:
+            start_obj = self.last_end_obj
+        else:
+            start_obj = PyLong_FromLongLong(self.char_pos)
         cdef long long ch = self.char_pos
         cdef double total
         for i in range(emit):
@@ -1156,6 +1302,12 @@ cdef class CharFeeder:
                     Py_INCREF(value)
                     PyTuple_SET_ITEM(single, 0, value)
                 tokens, score = single, logprob
+            elif (
+                info.first == info.last
+                and self.last_single is not None
+                and self.last_single_token == info.first
+            ):  # a held grapheme of the previous token: its (t,) again
+                tokens, score = self.last_single, self._lp(info.first, j, logprob)
             else:
                 tokens = PyTuple_New(info.last - info.first + 1)
                 for t in range(info.first, info.last + 1):
@@ -1170,7 +1322,10 @@ cdef class CharFeeder:
                         total += PyFloat_AS_DOUBLE(self._lp(t, j, logprob))
                     score = PyFloat_FromDouble(total)
             if byte_start_obj is None:
-                byte_start_obj = PyLong_FromLongLong(info.byte_start)
+                if self.last_byte_end_obj is not None and self.last_byte_end == info.byte_start:
+                    byte_start_obj = self.last_byte_end_obj
+                else:
+                    byte_start_obj = PyLong_FromLongLong(info.byte_start)
             end_obj = PyLong_FromLongLong(ch + 1)
             if info.byte_end == ch + 1:
                 byte_end_obj = end_obj
@@ -1185,6 +1340,10 @@ cdef class CharFeeder:
             PyList_SET_ITEM(units, i, unit)
             ch += 1
             start_obj, byte_start_obj = end_obj, byte_end_obj
+        if emit:
+            self.last_end_obj, self.last_end = start_obj, ch
+            self.last_byte_end_obj, self.last_byte_end = byte_start_obj, infos[emit - 1].byte_end
+        self.last_single, self.last_single_token = single, j
 
         # The new state, as the Python path leaves the decoder's fields: first the byte
         # reader's copy of every token (bytes, end offset, logprob) ...
@@ -1211,21 +1370,29 @@ cdef class CharFeeder:
             frontier = inc_byte
         cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
         cdef Py_ssize_t f
+        cdef list parts = self.pend_parts, lps = self.pend_lps  # changed in place (state() copies)
         if frontier < 0:
-            self.pend_parts, self.pend_lps = [], []
+            if PyList_GET_SIZE(parts):
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
         elif frontier >= pos:  # the frontier is in this token: it opens the window alone
-            self.pend_parts, self.pend_lps = [part], [logprob]
+            if PyList_GET_SIZE(parts):
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
             self.pend_first, self.pend_byte = j, pos
         else:  # drop the window tokens wholly before the frontier, add this one
             token_start = self.pend_byte
             f = 0
-            while token_start + len(<bytes>self.pend_parts[f]) <= frontier:
-                token_start += len(<bytes>self.pend_parts[f])
+            while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
+                token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
                 f += 1
-            self.pend_parts = self.pend_parts[f:]
-            self.pend_lps = self.pend_lps[f:]
-            self.pend_parts.append(part)
-            self.pend_lps.append(logprob)
+            if f:
+                PyList_SetSlice(parts, 0, f, NULL)
+                PyList_SetSlice(lps, 0, f, NULL)
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
             self.pend_first += f
             self.pend_byte = token_start
         self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
@@ -1240,17 +1407,31 @@ cdef class CharFeeder:
 
     def state(self):
         """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
-        text)``: the decoder's fields as the Python path would have left them, and the text
-        emitted since the last call (handed over once)."""
+        text, None)``: the decoder's fields as the Python path would have left them, and the
+        text emitted since the last call (handed over once); see :meth:`SegmentFeeder.state`."""
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
         cdef long long frontier = self.held.byte_start if self.has_held else self.inc_byte
         if self.has_held or self.head_len:
             return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
                     frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
-                    text)
+                    text, None)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
-                self.reported_tokens, text)
+                self.reported_tokens, text, None)
+
+
+def stream_feed(self, x):
+    """``StreamDecoder.feed`` (see there): the armed ``CharFeeder`` first, called from C (no
+    Python frame per token), then ``StreamDecoder._feed``."""
+    cdef object feeder = self._feeder, found = None
+    if feeder is not None:
+        if type(feeder) is CharFeeder:
+            found = (<CharFeeder>feeder)._feed(x)
+        elif type(feeder) is SegmentFeeder:
+            found = (<SegmentFeeder>feeder)._feed(x)
+        if found is not None:
+            return found
+    return self._feed(x)
 
 
 def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
@@ -1333,4 +1514,749 @@ def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
         feeder.head[k] = pending[k]
     feeder.head_len, feeder.head_need = len(pending), need
     feeder.inc_first, feeder.inc_byte = token_of(offset), byte_base + offset
+    return feeder
+
+
+# -- the streaming decoder's per-token word path -----------------------------------------------
+
+# UAX #29 word break classes the compiled word window handles (``segmentation.word_class``
+# gives them, by regex's own properties); 255: a class it hands to the Python path (Extend,
+# Format, ZWJ, Regional_Indicator, Hebrew_Letter, Double_Quote: rules that look through or
+# count characters), 254: not known yet.
+cdef enum:
+    WB_OTHER = 0
+    WB_ALETTER = 1
+    WB_NUMERIC = 2
+    WB_MIDLETTER = 3
+    WB_MIDNUM = 4
+    WB_MIDNUMLET = 5
+    WB_SINGLEQUOTE = 6
+    WB_EXTENDNUMLET = 7
+    WB_WSEGSPACE = 8
+    WB_KATAKANA = 9
+    WB_CR = 10
+    WB_LF = 11
+    WB_NEWLINE = 12
+    WB_EXTEND = 13
+    WB_FORMAT = 14
+    WB_ZWJ = 15
+    WB_RI = 16
+    WB_PICT = 0x40  # added for Extended_Pictographic (WB3c)
+    WB_NONE = 253  # no character (before the start of the text)
+    WB_UNKNOWN = 254
+    WB_HANDED_ON = 255
+
+cdef bytearray _word_classes = None
+cdef unsigned char* _word_class = NULL
+cdef object _classify = None
+
+
+def set_word_classes(classify):
+    """Install ``classify(char) -> int`` (``segmentation.word_class``); classes are looked up
+    once per code point, on first sight."""
+    global _word_classes, _word_class, _classify
+    _word_classes = bytearray(b"\xfe" * 0x110000)
+    _word_class = <unsigned char*>PyByteArray_AS_STRING(_word_classes)
+    _classify = classify
+
+
+def has_word_classes():
+    return _word_class != NULL
+
+
+cdef inline int _class_of(Py_UCS4 code) except -1:
+    cdef int found = _word_class[code]
+    if found == WB_UNKNOWN:
+        found = _classify(PyUnicode_FromOrdinal(code))
+        _word_class[code] = <unsigned char>found
+    return found
+
+
+cdef inline bint _ahletter(int c) noexcept:
+    return c == WB_ALETTER
+
+
+cdef inline bint _midnumletq(int c) noexcept:
+    return c == WB_MIDNUMLET or c == WB_SINGLEQUOTE
+
+
+cdef struct WordChar:
+    Py_UCS4 code
+    int size, cls
+    long long byte_start  # global byte offset
+    Py_ssize_t first, last  # global indices of the tokens holding its first and last byte
+    unsigned char data[4]
+
+
+cdef inline bint _efz(int c) noexcept:
+    return c == WB_EXTEND or c == WB_FORMAT or c == WB_ZWJ
+
+
+cdef bint _word_break(const WordChar* v, Py_ssize_t n, Py_ssize_t p) noexcept:
+    """regex's ``(?w)\\b`` at position ``p`` of the text ``v[:n]`` (0 < p < n), as the
+    installed ``regex`` decides it (``tests/test_core.py`` checks them against each other):
+    UAX #29 with WB4's Extend/Format/ZWJ skipped on both sides (also for the second character
+    before and after, and in the regional-indicator count), a break when only such characters
+    lie back to the start, and no WB5a; no Hebrew letters (WB7a-c never apply, and a double
+    quote is then Other)."""
+    cdef Py_ssize_t left = p - 1, pos
+    cdef int l = v[left].cls & 0x3F, r = v[p].cls & 0x3F, l2, r2
+    if l == WB_CR and r == WB_LF:  # WB3
+        return False
+    if l == WB_CR or l == WB_LF or l == WB_NEWLINE:  # WB3a
+        return True
+    if r == WB_CR or r == WB_LF or r == WB_NEWLINE:  # WB3b
+        return True
+    if l == WB_ZWJ and v[p].cls & WB_PICT:  # WB3c
+        return False
+    if l == WB_WSEGSPACE and r == WB_WSEGSPACE:  # WB3d
+        return False
+    if _efz(r):  # WB4
+        return False
+    while _efz(l):
+        if left <= 0:  # only Extend/Format/ZWJ back to the start: regex breaks
+            return True
+        left -= 1
+        l = v[left].cls & 0x3F
+    if _ahletter(l) and _ahletter(r):  # WB5
+        return False
+    pos = p + 1  # the characters after r and before l, through Extend/Format/ZWJ
+    while pos < n and _efz(v[pos].cls & 0x3F):
+        pos += 1
+    r2 = v[pos].cls & 0x3F if pos < n else WB_NONE
+    pos = left - 1
+    while pos >= 0 and _efz(v[pos].cls & 0x3F):
+        pos -= 1
+    l2 = v[pos].cls & 0x3F if pos >= 0 else WB_NONE
+    if _ahletter(l) and (r == WB_MIDLETTER or _midnumletq(r)) and _ahletter(r2):  # WB6
+        return False
+    if _ahletter(l2) and (l == WB_MIDLETTER or _midnumletq(l)) and _ahletter(r):  # WB7
+        return False
+    if l == WB_NUMERIC and r == WB_NUMERIC:  # WB8
+        return False
+    if _ahletter(l) and r == WB_NUMERIC:  # WB9
+        return False
+    if l == WB_NUMERIC and _ahletter(r):  # WB10
+        return False
+    if l2 == WB_NUMERIC and (l == WB_MIDNUM or _midnumletq(l)) and r == WB_NUMERIC:  # WB11
+        return False
+    if l == WB_NUMERIC and (r == WB_MIDNUM or _midnumletq(r)) and r2 == WB_NUMERIC:  # WB12
+        return False
+    if l == WB_KATAKANA and r == WB_KATAKANA:  # WB13
+        return False
+    if (_ahletter(l) or l == WB_NUMERIC or l == WB_KATAKANA or l == WB_EXTENDNUMLET) and (
+        r == WB_EXTENDNUMLET
+    ):  # WB13a
+        return False
+    if l == WB_EXTENDNUMLET and (_ahletter(r) or r == WB_NUMERIC or r == WB_KATAKANA):  # WB13b
+        return False
+    cdef Py_ssize_t indicators = 0
+    if r == WB_RI:  # WB15, WB16: regional indicators before, through Extend/Format/ZWJ
+        pos = left
+        while pos >= 0:
+            if v[pos].cls & 0x3F == WB_RI:
+                indicators += 1
+            elif not _efz(v[pos].cls & 0x3F):
+                break
+            pos -= 1
+        if indicators % 2 == 1:
+            return False
+    return True  # WB999
+
+
+cdef Py_ssize_t _context_start(const WordChar* v, Py_ssize_t frontier) noexcept:
+    """Where ``WordSegmenter.context`` starts the text before ``frontier`` that later scans
+    must see (``v[frontier]`` exists): the second-last character other than Extend/Format/ZWJ
+    at or before the frontier, or the first regional indicator of the run ending there."""
+    cdef Py_ssize_t last = frontier, second, start, position
+    while last >= 0 and _efz(v[last].cls & 0x3F):
+        last -= 1
+    if last < 0:
+        return 0
+    second = last - 1
+    while second >= 0 and _efz(v[second].cls & 0x3F):
+        second -= 1
+    if second < 0:
+        return 0
+    start, position = second, last
+    while v[position].cls & 0x3F == WB_RI:
+        start = min(start, position)
+        position -= 1
+        while position >= 0 and _efz(v[position].cls & 0x3F):
+            position -= 1
+        if position < 0:
+            break
+    return start
+
+
+def word_breaks(str text):
+    """The boundaries :func:`_word_break` finds inside ``text`` (tests: they must be regex's),
+    or None when ``text`` holds a class handed on."""
+    if _word_class == NULL:
+        raise ValueError("set_word_classes() first")
+    cdef Py_ssize_t n = len(text), p
+    cdef WordChar* v = <WordChar*>malloc((n + 1) * sizeof(WordChar))
+    try:
+        for p in range(n):
+            v[p].code = PyUnicode_READ_CHAR(text, p)
+            v[p].cls = _class_of(v[p].code)
+            if v[p].cls == WB_HANDED_ON:
+                return None
+        return [p for p in range(1, n) if _word_break(v, n, p)]
+    finally:
+        free(v)
+
+
+def word_context(str text, Py_ssize_t frontier):
+    """``text[_context_start(text, frontier):frontier]`` (tests: it must be
+    ``WordSegmenter.context``'s), or None when ``text`` holds a class handed on."""
+    if _word_class == NULL:
+        raise ValueError("set_word_classes() first")
+    cdef Py_ssize_t n = len(text), p
+    cdef WordChar* v = <WordChar*>malloc((n + 1) * sizeof(WordChar))
+    try:
+        for p in range(n):
+            v[p].code = PyUnicode_READ_CHAR(text, p)
+            v[p].cls = _class_of(v[p].code)
+            if v[p].cls == WB_HANDED_ON:
+                return None
+        return text[_context_start(v, frontier):frontier]
+    finally:
+        free(v)
+
+
+# Grapheme cluster break classes (``units.grapheme_class``), GB_PICT added for
+# Extended_Pictographic; 255: handed on (InCB=Consonant: GB9c looks back over a run).
+cdef enum:
+    GB_OTHER = 0
+    GB_CR = 1
+    GB_LF = 2
+    GB_CONTROL = 3
+    GB_EXTEND = 4
+    GB_ZWJ = 5
+    GB_RI = 6
+    GB_PREPEND = 7
+    GB_SPACINGMARK = 8
+    GB_L = 9
+    GB_V = 10
+    GB_T = 11
+    GB_LV = 12
+    GB_LVT = 13
+    GB_PICT = 0x40
+
+cdef bytearray _grapheme_classes = None
+cdef unsigned char* _grapheme_class = NULL
+cdef object _classify_grapheme = None
+
+
+def set_grapheme_classes(classify):
+    """Install ``classify(char) -> int`` (``units.grapheme_class``), looked up once per code
+    point, on first sight."""
+    global _grapheme_classes, _grapheme_class, _classify_grapheme
+    _grapheme_classes = bytearray(b"\xfe" * 0x110000)
+    _grapheme_class = <unsigned char*>PyByteArray_AS_STRING(_grapheme_classes)
+    _classify_grapheme = classify
+
+
+def has_grapheme_classes():
+    return _grapheme_class != NULL
+
+
+cdef inline int _gclass_of(Py_UCS4 code) except -1:
+    cdef int found = _grapheme_class[code]
+    if found == WB_UNKNOWN:
+        found = _classify_grapheme(PyUnicode_FromOrdinal(code))
+        _grapheme_class[code] = <unsigned char>found
+    return found
+
+
+cdef bint _grapheme_break(int left, int right, bint pict_zwj, Py_ssize_t ri_run) noexcept:
+    """regex's ``\\X`` boundary between characters of classes ``left`` and ``right``
+    (``pict_zwj``: the characters before ``right`` end with Extended_Pictographic Extend* ZWJ;
+    ``ri_run``: regional indicators ending at ``left``), for the classes above (no
+    InCB=Consonant: GB9c never applies)."""
+    cdef int l = left & 0x3F, r = right & 0x3F
+    if l == GB_CR and r == GB_LF:  # GB3
+        return False
+    if l == GB_CR or l == GB_LF or l == GB_CONTROL:  # GB4
+        return True
+    if r == GB_CR or r == GB_LF or r == GB_CONTROL:  # GB5
+        return True
+    if l == GB_L and (r == GB_L or r == GB_V or r == GB_LV or r == GB_LVT):  # GB6
+        return False
+    if (l == GB_LV or l == GB_V) and (r == GB_V or r == GB_T):  # GB7
+        return False
+    if (l == GB_LVT or l == GB_T) and r == GB_T:  # GB8
+        return False
+    if r == GB_EXTEND or r == GB_ZWJ or r == GB_SPACINGMARK:  # GB9, GB9a
+        return False
+    if l == GB_PREPEND:  # GB9b
+        return False
+    if l == GB_ZWJ and right & GB_PICT and pict_zwj:  # GB11
+        return False
+    if l == GB_RI and r == GB_RI and ri_run % 2 == 1:  # GB12, GB13
+        return False
+    return True  # GB999
+
+
+cdef Py_ssize_t _grapheme_bounds(WordChar* chars, Py_ssize_t total, Py_ssize_t* bounds) noexcept:
+    """The boundaries inside ``chars[:total]`` (which starts at a boundary) into ``bounds``."""
+    cdef Py_ssize_t count = 0, p, ri = 1 if chars[0].cls & 0x3F == GB_RI else 0
+    cdef int state = 1 if chars[0].cls & GB_PICT else 0  # 1: pictographic Extend*, 2: then ZWJ
+    cdef int r
+    for p in range(1, total):
+        r = chars[p].cls
+        if _grapheme_break(chars[p - 1].cls, r, state == 2, ri):
+            bounds[count] = p
+            count += 1
+        ri = ri + 1 if r & 0x3F == GB_RI else 0
+        if r & GB_PICT:
+            state = 1
+        elif state == 1 and r & 0x3F == GB_EXTEND:
+            state = 1
+        elif state == 1 and r & 0x3F == GB_ZWJ:
+            state = 2
+        else:
+            state = 0
+    return count
+
+
+def grapheme_breaks(str text):
+    """The boundaries :func:`_grapheme_break` finds inside ``text`` (tests: they must be
+    regex's), or None when ``text`` holds a class handed on."""
+    if _grapheme_class == NULL:
+        raise ValueError("set_grapheme_classes() first")
+    cdef Py_ssize_t n = len(text), p
+    if not n:
+        return []
+    cdef WordChar* chars = <WordChar*>malloc(n * sizeof(WordChar))
+    cdef Py_ssize_t* bounds = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
+    try:
+        for p in range(n):
+            chars[p].cls = _gclass_of(PyUnicode_READ_CHAR(text, p))
+            if chars[p].cls == WB_HANDED_ON:
+                return None
+        return [bounds[p] for p in range(_grapheme_bounds(chars, n, bounds))]
+    finally:
+        free(chars)
+        free(bounds)
+
+
+cdef Py_ssize_t _plain_record(object record, unsigned char** scratch, Py_ssize_t* cap,
+                              object token_to_bytes, PyObject** logprob) except -2:
+    """The bytes of a record ``StreamDecoder.feed``'s fast path takes, into ``scratch``: their
+    count, or -1 ("not mine"); see :class:`CharFeeder` for the conditions."""
+    if type(record) is not dict:
+        return -1
+    cdef PyObject* found = PyDict_GetItemWithError(record, "logprob")
+    if found == NULL or type(<object>found) is not float:
+        return -1
+    if not PyFloat_AS_DOUBLE(<object>found) <= LOGPROB_TOLERANCE:  # NaN too
+        return -1
+    logprob[0] = found
+    found = PyDict_GetItemWithError(record, "bytes")
+    if found == NULL or type(<object>found) is not list:
+        return -1
+    cdef object raw = <object>found
+    cdef Py_ssize_t m = PyList_GET_SIZE(raw), k
+    if m == 0:
+        return -1
+    if m > cap[0]:
+        grown = <unsigned char*>realloc(scratch[0], 2 * m)
+        if grown == NULL:
+            raise MemoryError()
+        scratch[0], cap[0] = grown, 2 * m
+    cdef unsigned char* data = scratch[0]
+    cdef long v
+    cdef int overflow
+    cdef PyObject* item
+    for k in range(m):
+        item = PyList_GET_ITEM(raw, k)
+        if type(<object>item) is not int:
+            return -1
+        v = PyLong_AsLongAndOverflow(<object>item, &overflow)  # no error for huge ints
+        if v < 2 or v > 255:  # NUL and SOH: the Python path says what they are
+            return -1
+        data[k] = <unsigned char>v
+    if data[0] == 60:  # "<": maybe a SentencePiece <0xNN> piece
+        return -1
+    for k in range(m - 2):
+        if data[k] == 0xEF and data[k + 1] == 0xBF and data[k + 2] == 0xBD:  # U+FFFD
+            return -1
+        if data[k] == 0xE2 and data[k + 1] == 0x96 and data[k + 2] == 0x81:  # "▁"
+            return -1
+    found = PyDict_GetItemWithError(record, "token")
+    if found != NULL and type(<object>found) is str:
+        if not _token_says(<object>found, data, m, token_to_bytes):
+            return -1
+    return m
+
+
+cdef class SegmentFeeder:
+    """``StreamDecoder`` words (``uax29``) or graphemes, cover scores, fed plain records.
+
+    Takes the records :class:`CharFeeder` takes (as a record or a one-record list) whose
+    characters are of the word break classes :func:`_word_break` handles (graphemes: the
+    classes of :func:`_grapheme_break`), and returns the units they finish as
+    ``StreamDecoder._direct_words`` (``_direct``) makes them: a word boundary is final once two
+    characters other than Extend/Format/ZWJ follow it (``segmentation._final_limit``), a
+    grapheme boundary once one character does; a word is a segment without its edge
+    whitespace; a unit's tokens are those
+    carrying its bytes, its score their logprob or left-to-right sum. Or None, changing nothing.
+
+    The window: the complete characters from the frontier on (``chars[n_hist:]``), after the
+    context the word rules look back at (``chars[:n_hist]``, ``WordSegmenter.context``), an
+    incomplete last one (``head``), and the tokens from the one holding the frontier byte
+    (``pend_parts``/``pend_lps`` from token ``pend_first`` at global byte ``pend_byte``).
+    """
+
+    cdef object history, token_to_bytes
+    cdef bytearray all_bytes
+    cdef array all_ends
+    cdef list all_logprobs
+    cdef Py_ssize_t seen, reported_tokens, pend_first, inc_first
+    cdef long long byte_pos, char_pos, pend_byte, inc_byte
+    cdef list pend_parts, pend_lps
+    cdef unsigned char head[4]
+    cdef int head_len, head_need
+    cdef WordChar* chars
+    cdef Py_ssize_t n_chars, chars_cap, examined
+    cdef Py_ssize_t* bounds
+    cdef Py_UCS4* codes
+    cdef Py_ssize_t n_hist  # chars[:n_hist]: the context before the frontier (words)
+    cdef bint moved, graphemes
+    cdef unsigned char* scratch
+    cdef Py_ssize_t scratch_cap
+    cdef char* text
+    cdef Py_ssize_t text_len, text_cap
+
+    def __dealloc__(self):
+        free(self.chars)
+        free(self.bounds)
+        free(self.codes)
+        free(self.scratch)
+        free(self.text)
+
+    cdef int _reserve(self, Py_ssize_t size) except -1:
+        if size <= self.chars_cap:
+            return 0
+        size = 2 * size + 16
+        grown = <WordChar*>realloc(self.chars, size * sizeof(WordChar))
+        if grown == NULL:
+            raise MemoryError()
+        self.chars = grown
+        grown_bounds = <Py_ssize_t*>realloc(self.bounds, size * sizeof(Py_ssize_t))
+        if grown_bounds == NULL:
+            raise MemoryError()
+        self.bounds = grown_bounds
+        grown_codes = <Py_UCS4*>realloc(self.codes, size * sizeof(Py_UCS4))
+        if grown_codes == NULL:
+            raise MemoryError()
+        self.codes = grown_codes
+        self.chars_cap = size
+        return 0
+
+    cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
+        if self.text_len + size > self.text_cap:
+            self.text_cap = 2 * (self.text_len + size) + 256
+            grown = <char*>realloc(self.text, self.text_cap)
+            if grown == NULL:
+                raise MemoryError()
+            self.text = grown
+        memcpy(self.text + self.text_len, data, size)
+        self.text_len += size
+        return 0
+
+    cdef object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
+        return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
+
+    def feed(self, x):
+        """The words record ``x`` (or ``[x]``) finishes, or None."""
+        return self._feed(x)
+
+    cdef object _feed(self, object x):
+        cdef object kind = type(x)
+        if kind is dict:
+            return self._take(x)
+        if (kind is list or kind is tuple) and len(x) == 1:
+            return self._take(x[0])
+        return None
+
+    cdef object _take(self, object record):
+        cdef PyObject* lp_found = NULL
+        cdef Py_ssize_t m = _plain_record(
+            record, &self.scratch, &self.scratch_cap, self.token_to_bytes, &lp_found
+        )
+        if m < 0:
+            return None
+        cdef object logprob = <object>lp_found
+        cdef unsigned char* data = self.scratch
+        self._reserve(self.n_chars + m + 1)
+
+        # Pass 1 (changes nothing): the characters the bytes complete, after chars[n_chars - 1]
+        cdef Py_ssize_t j = self.seen, total = self.n_chars, k, p
+        cdef long long pos = self.byte_pos, inc_byte = self.inc_byte
+        cdef Py_ssize_t inc_first = self.inc_first
+        cdef unsigned char h[4]
+        cdef int hl = self.head_len, hn = self.head_need, need, q, cls
+        cdef unsigned char b
+        cdef WordChar* c
+        cdef WordChar* chars = self.chars
+        h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
+        for k in range(m):
+            b = data[k]
+            if hl == 0:
+                need = _utf8_length(b)
+                if need == 0:
+                    return None
+                h[0], hl, hn, inc_first, inc_byte = b, 1, need, j, pos + k
+            else:
+                if not (_second_ok(h[0], b) if hl == 1 else 0x80 <= b <= 0xBF):
+                    return None
+                h[hl] = b
+                hl += 1
+            if hl == hn:
+                c = &chars[total]
+                c.size = hn
+                for q in range(hn):
+                    c.data[q] = h[q]
+                c.code = _code_point(h, hn)
+                cls = _gclass_of(c.code) if self.graphemes else _class_of(c.code)
+                if cls == WB_HANDED_ON:
+                    return None
+                c.cls = cls
+                c.byte_start, c.first, c.last = inc_byte, inc_first, j
+                total += 1
+                hl = 0
+
+        # The final boundaries (two characters after each), and the words between them
+        cdef Py_ssize_t n_bounds = 0, a, e, n_hist = self.n_hist, limit = -1, others = 0
+        if self.graphemes:  # a boundary is final once the character after it came
+            if total:
+                n_bounds = _grapheme_bounds(chars, total, self.bounds)
+        else:  # ... once two characters other than Extend/Format/ZWJ follow it
+            p = total - 1
+            while p >= n_hist:
+                if not _efz(chars[p].cls & 0x3F):
+                    others += 1
+                    if others == 2:
+                        limit = p
+                        break
+                p -= 1
+            for p in range(max(self.examined, n_hist) + 1, limit + 1):
+                if _word_break(chars, total, p):
+                    self.bounds[n_bounds] = p
+                    n_bounds += 1
+        cdef list units = []
+        cdef Py_ssize_t start = n_hist, end, t, first, last
+        cdef double score_sum
+        cdef object tokens, score, value, word
+        cdef Py_UCS4* codes = self.codes
+        for k in range(n_bounds):
+            end = self.bounds[k]
+            a, e = start, end
+            if not self.graphemes:  # a word: the segment without its edge whitespace
+                while a < e and Py_UNICODE_ISSPACE(chars[a].code):
+                    a += 1
+                while e > a and Py_UNICODE_ISSPACE(chars[e - 1].code):
+                    e -= 1
+            start = end
+            if a == e:
+                continue
+            for t in range(a, e):
+                codes[t - a] = chars[t].code
+            word = PyUnicode_FromKindAndData(4, codes, e - a)
+            first, last = chars[a].first, chars[e - 1].last
+            tokens = PyTuple_New(last - first + 1)
+            for t in range(first, last + 1):
+                value = PyLong_FromSsize_t(t)
+                Py_INCREF(value)
+                PyTuple_SET_ITEM(tokens, t - first, value)
+            if first == last:
+                score = self._lp(first, j, logprob)
+            else:
+                score_sum = 0.0  # the summation rule: left to right in token order, from 0.0
+                for t in range(first, last + 1):
+                    score_sum += PyFloat_AS_DOUBLE(self._lp(t, j, logprob))
+                score = PyFloat_FromDouble(score_sum)
+            PyList_Append(units, _make_unit(
+                word, self.char_pos + a - n_hist, self.char_pos + e - n_hist, chars[a].byte_start,
+                chars[e - 1].byte_start + chars[e - 1].size, tokens, score
+            ))
+
+        # The new state: the byte reader's copy, then the window
+        cdef Py_ssize_t total_bytes = PyByteArray_GET_SIZE(self.all_bytes)
+        cdef Py_ssize_t count_ends = len(self.all_ends)
+        PyByteArray_Resize(self.all_bytes, total_bytes + m)
+        memcpy(PyByteArray_AS_STRING(self.all_bytes) + total_bytes, data, m)
+        resize_smart(self.all_ends, count_ends + 1)
+        self.all_ends.data.as_longlongs[count_ends] = total_bytes + m
+        PyList_Append(self.all_logprobs, logprob)
+        cdef Py_ssize_t moved = self.bounds[n_bounds - 1] - n_hist if n_bounds else 0, shift = 0
+        for k in range(n_hist, n_hist + moved):
+            self._append_text(chars[k].data, chars[k].size)
+        if not self.graphemes:
+            self.examined = max(self.examined, limit)
+        if moved:  # the new frontier, after the context the rules may look back at
+            shift = n_hist + moved
+            if not self.graphemes:
+                shift = _context_start(chars, n_hist + moved)
+            memmove(chars, chars + shift, (total - shift) * sizeof(WordChar))
+            self.n_hist = n_hist + moved - shift
+            self.examined -= shift
+            self.moved = True
+        self.n_chars = total - shift
+        self.char_pos += moved
+        if moved or not self.graphemes:  # (as _direct_words, and _direct once it emits)
+            self.reported_tokens = j + 1
+        cdef long long frontier = -1, token_start
+        if self.n_chars > self.n_hist:
+            frontier = chars[self.n_hist].byte_start
+        elif hl:
+            frontier = inc_byte
+        cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
+        cdef Py_ssize_t f
+        cdef list parts = self.pend_parts, lps = self.pend_lps  # changed in place (state() copies)
+        if frontier < 0:
+            if PyList_GET_SIZE(parts):
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
+        elif frontier >= pos:  # the frontier is in this token: it opens the window alone
+            if PyList_GET_SIZE(parts):
+                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
+            self.pend_first, self.pend_byte = j, pos
+        else:  # drop the window tokens wholly before the frontier, add this one
+            token_start = self.pend_byte
+            f = 0
+            while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
+                token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
+                f += 1
+            if f:
+                PyList_SetSlice(parts, 0, f, NULL)
+                PyList_SetSlice(lps, 0, f, NULL)
+            PyList_Append(parts, part)
+            PyList_Append(lps, logprob)
+            self.pend_first += f
+            self.pend_byte = token_start
+        self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
+        self.head_len, self.head_need = hl, hn
+        self.inc_first, self.inc_byte = inc_first, inc_byte
+        self.seen = j + 1
+        self.byte_pos = pos + m
+        if self.history is not None:
+            PyList_Append(self.history, record)
+        return units
+
+    def state(self):
+        """``(parts, logprobs, token_base, byte_base, done, char_base, seen, reported_tokens,
+        text, context)``: the decoder's fields as the Python path would have left them, the
+        text emitted since the last call, and (words), when the frontier moved since then, the
+        new ``_context`` (else None)."""
+        text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
+        self.text_len = 0
+        context = None
+        cdef Py_ssize_t k
+        if self.moved and not self.graphemes:
+            for k in range(self.n_hist):
+                self.codes[k] = self.chars[k].code
+            context = PyUnicode_FromKindAndData(4, self.codes, self.n_hist)
+            self.moved = False
+        cdef long long frontier = -1
+        if self.n_chars > self.n_hist:
+            frontier = self.chars[self.n_hist].byte_start
+        elif self.head_len:
+            frontier = self.inc_byte
+        if frontier >= 0:
+            return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
+                    frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
+                    text, context)
+        return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
+                self.reported_tokens, text, context)
+
+
+def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
+                Py_ssize_t done, long long char_base, Py_ssize_t seen,
+                Py_ssize_t reported_tokens, list history, bytearray all_bytes, array all_ends,
+                list all_logprobs, token_to_bytes, str context, bint graphemes=False):
+    """A :class:`SegmentFeeder` taking over a ``StreamDecoder``'s word or grapheme window (its
+    fields as the Python path leaves them; ``context``: its ``_context``), or None when the
+    window or (words) the character before the frontier holds a class the feeder hands on."""
+    if (_grapheme_class if graphemes else _word_class) == NULL:
+        return None
+    if (<object>all_ends).typecode != "q" or len(all_ends) != seen or len(all_logprobs) != seen:
+        return None
+    if len(parts) != len(logprobs) or token_base + len(parts) != seen:
+        return None
+    cdef SegmentFeeder feeder = SegmentFeeder.__new__(SegmentFeeder)
+    feeder.history, feeder.token_to_bytes = history, token_to_bytes
+    feeder.all_bytes, feeder.all_ends, feeder.all_logprobs = all_bytes, all_ends, all_logprobs
+    feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
+    feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
+    feeder.pend_first, feeder.pend_byte = token_base, byte_base
+    feeder.graphemes = graphemes
+    cdef Py_ssize_t k
+    if not graphemes:  # the context the word rules look back at (clusters need none)
+        feeder._reserve(len(context) + 1)
+        for k in range(len(context)):
+            feeder.chars[k].code = PyUnicode_READ_CHAR(context, k)
+            feeder.chars[k].cls = _class_of(feeder.chars[k].code)
+            if feeder.chars[k].cls == WB_HANDED_ON:
+                return None
+        feeder.n_chars = feeder.n_hist = feeder.examined = len(context)
+    for item in logprobs:
+        if type(item) is not float:
+            return None
+    for item in parts:
+        if type(item) is not bytes or not item:
+            return None
+    cdef bytes pending = b"".join(parts)[done:]
+    cdef Py_ssize_t size = len(pending), offset = 0, t = 0, need, q
+    cdef long long token_end = byte_base + (len(parts[0]) if parts else 0)
+    feeder.byte_pos = byte_base + sum(map(len, parts))
+    if not parts:
+        if token_base != seen or done:
+            return None
+        feeder.byte_pos = byte_base
+        return feeder
+    feeder._reserve(feeder.n_chars + size + 1)
+    cdef WordChar* c
+    cdef long long byte
+
+    def token_of(long long byte):  # global index of the window token holding global byte
+        cdef Py_ssize_t i = 0
+        cdef long long end = byte_base + len(parts[0])
+        while end <= byte:
+            i += 1
+            end += len(parts[i])
+        return token_base + i
+
+    while offset < size:
+        need = _utf8_length(pending[offset])
+        if need == 0:
+            return None
+        for q in range(1, min(need, size - offset)):
+            if not (_second_ok(pending[offset], pending[offset + 1]) if q == 1
+                    else 0x80 <= pending[offset + q] <= 0xBF):
+                return None
+        byte = byte_base + done + offset
+        if offset + need > size:  # the incomplete last character
+            for q in range(size - offset):
+                feeder.head[q] = pending[offset + q]
+            feeder.head_len, feeder.head_need = size - offset, need
+            feeder.inc_first, feeder.inc_byte = token_of(byte), byte
+            break
+        c = &feeder.chars[feeder.n_chars]
+        c.size = need
+        for q in range(need):
+            c.data[q] = pending[offset + q]
+        c.code = _code_point(c.data, need)
+        c.cls = _gclass_of(c.code) if graphemes else _class_of(c.code)
+        if c.cls == WB_HANDED_ON:
+            return None
+        c.byte_start, c.first, c.last = byte, token_of(byte), token_of(byte + need - 1)
+        feeder.n_chars += 1
+        offset += need
     return feeder

@@ -52,6 +52,7 @@ offsets and logprobs; records themselves are dropped unless ``keep_history=True`
 
 from __future__ import annotations
 
+import functools
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -75,7 +76,7 @@ from .recovery import (
     suspected_problem,
     suspicious,
 )
-from .segmentation import Words, segmenter
+from .segmentation import Words, segmenter, word_class
 from .sources import StreamAssembler
 from .units import _JOINING as _JOINING  # characters a grapheme break may depend on
 from .units import (
@@ -84,6 +85,7 @@ from .units import (
     Level,
     build_units,
     grapheme_bounds,
+    grapheme_class,
     joining_flags,
     units,
     word_denominators,
@@ -281,16 +283,21 @@ class StreamDecoder:
         Raises :class:`~tokbytes.DecodeError` (``errors="strict"``) as soon as the bytes cannot be
         UTF-8, with the message :func:`tokbytes.decode` gives; the decoder is then closed.
         """
+        feeder = self._feeder
+        if feeder is not None:  # the compiled fast path (see _arm)
+            found = feeder.feed(x)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+        return self._feed(x)
+
+    def _feed(self, x: Any) -> list[Unit]:
+        """:meth:`feed` past the compiled feeder (which, when armed, declined ``x``)."""
         if self._closed:
             raise InputError(
                 "feed() after close(): this StreamDecoder is closed; call reset() to decode "
                 "another stream"
             )
-        if self._feeder is not None:  # the compiled fast path (see _arm)
-            found = self._feeder.feed(x)
-            if found is not None:
-                return found  # type: ignore[no-any-return]
-            self._disarm()
+        self._disarm()
         if type(x) is dict and "logprob" in x:  # one OpenAI-style record: the common case
             raw, logprob = x.get("bytes"), x["logprob"]
             # Plain values only (bytes() rejects non-ints and values outside 0-255, and True and
@@ -310,13 +317,7 @@ class StreamDecoder:
                     and data[0] != 60  # "<": maybe a <0xNN> piece
                     and _FFFD not in data
                     and _SPACE_PIECE not in data
-                    and (
-                        type(token) is not str
-                        or "\\" not in token
-                        # escapes that say these bytes (as OpenAI writes partial characters)
-                        or token == data.decode("utf-8", "backslashreplace")
-                        or token_text_to_bytes(token) == data
-                    )
+                    and (type(token) is not str or _token_says(token, data))
                 ):  # verified bytes: straight to the unit window
                     if self._history is not None:
                         self._history.append(x)
@@ -344,8 +345,9 @@ class StreamDecoder:
         self._inferred.extend(problems)
         given: Sequence[BytesSource] = sources or _AS_GIVEN * len(parts)
         units = self._read(parts, logprobs, given, tokens)
-        if self._plain and type(x) is dict:
-            self._arm()  # a record: the next ones may take the fast path (not for [record])
+        plain_records = records is x or (type(x) is dict and "logprob" in x)
+        if self._plain and plain_records and type(records[0]) is dict:
+            self._arm()  # records: the next ones may take the fast path (chunks never do)
         return units
 
     def close(self, text: str | None = None) -> list[Unit]:
@@ -599,7 +601,9 @@ class StreamDecoder:
 
     def _arm(self) -> None:
         """Hand the window to the compiled core's ``CharFeeder`` (characters, and graphemes of
-        characters that cannot join a neighbour; cover scores) while feed()'s fast path applies
+        characters that cannot join a neighbour) or ``SegmentFeeder`` (graphemes of several
+        characters; ``uax29`` words without Hebrew letters), cover scores, while feed()'s fast
+        path applies
         (``_plain``): it takes the records that path takes, with the same results and the same
         appends to the byte reader's copy and the history, in C, and declines the first one
         it does not take (:meth:`_disarm` then gives the window back). Readers of the window,
@@ -608,6 +612,23 @@ class StreamDecoder:
         if core is None or not self._plain or self._attribution != "cover":
             return
         if self._level == "word":
+            if self._segmenter.words == "uax29" and _core_rules_agree(core, "word"):
+                self._feeder = core.segment_feeder(
+                    self._parts,
+                    self._logprobs,
+                    self._token_base,
+                    self._byte_base,
+                    self._done,
+                    self._char_base,
+                    self._seen,
+                    self._reported_tokens,
+                    self._history,
+                    self._all_bytes,
+                    self._all_ends,
+                    self._all_logprobs,
+                    token_text_to_bytes,
+                    self._context,
+                )
             return
         graphemes = self._level == "grapheme"
         if graphemes and not core.has_joining():
@@ -628,6 +649,24 @@ class StreamDecoder:
             token_text_to_bytes,
             graphemes,
         )
+        if self._feeder is None and graphemes and _core_rules_agree(core, "grapheme"):
+            self._feeder = core.segment_feeder(
+                self._parts,
+                self._logprobs,
+                self._token_base,
+                self._byte_base,
+                self._done,
+                self._char_base,
+                self._seen,
+                self._reported_tokens,
+                self._history,
+                self._all_bytes,
+                self._all_ends,
+                self._all_logprobs,
+                token_text_to_bytes,
+                "",
+                True,
+            )
 
     def _flush(self) -> None:
         """Bring the fields up to date from the armed ``CharFeeder`` (which keeps the window;
@@ -643,9 +682,12 @@ class StreamDecoder:
                 self._seen,
                 self._reported_tokens,
                 text,
+                context,
             ) = self._feeder.state()
             if text:
                 self._keep_text(text)
+            if context is not None:  # words: the frontier moved (see SegmentFeeder.state)
+                self._context = context
 
     def _disarm(self) -> None:
         self._flush()
@@ -951,7 +993,82 @@ class StreamDecoder:
         return f"<StreamDecoder {self._level}: {self._seen} tokens, {state}>"
 
 
+# Texts that meet every word and grapheme rule the core's windows apply, and the ways regex
+# versions have read them differently (WB4 on both sides, Extend back to the start, regional
+# indicators through Format, apostrophes before vowels, ZWJ before pictographs, GB9-GB13).
+_PROBES = (
+    "l'avion 3.14 a1_b ':'a カタ ー \u0308 1 1;\u0308 1 a\u0308'b a\u0308.\u0308b 1\u0308,2 \r\n x",
+    "🇦\u00ad🇦🇦 🇦\u0308\u200d🇦🇦🇦 x🇦\u200d🇦\u0308🇦 👩\u200d👩\u200d👧 👍🏽 #\ufe0f\u20e3 a\u200d😊",
+    "\u0308\u0308a e\u0301\u0302 \u1100\u1161\u11a8 가\u11a8 \u0600a a\u0903 \x01\u0308 \u3000\u3000",
+)
+
+
+@functools.cache
+def _core_rules_agree(core: Any, level: str) -> bool:
+    """The compiled word (grapheme) window applies the Python path's rules: installs the class
+    table and checks the core's boundaries (and word contexts) against the Python path's on
+    texts that meet every rule (a ``regex`` that reads one differently keeps the Python path).
+    """
+    segments = segmenter()
+    if level == "grapheme":
+        core.set_grapheme_classes(grapheme_class)
+    else:
+        core.set_word_classes(word_class)
+    for text in _PROBES:
+        inside = range(1, len(text))
+        if level == "grapheme":
+            if core.grapheme_breaks(text) != [b for b in grapheme_bounds(text) if b in inside]:
+                return False
+            continue
+        contexts = [segments.context(text, k) for k in range(len(text))]
+        if core.word_breaks(text) != [b for b in segments.bounds(text) if b in inside] or [
+            core.word_context(text, k) for k in range(len(text))
+        ] != contexts:
+            return False
+    return True
+
+
+def _compile_feed() -> None:
+    """With the compiled core, ``StreamDecoder.feed`` is its twin ``_core.stream_feed``: the
+    same two steps (the armed feeder, then :meth:`StreamDecoder._feed`) without a Python frame
+    per token (under :func:`~tokbytes._speedups.forced_pure` no feeder is armed, so it is
+    ``_feed`` itself)."""
+    core = _speedups.core
+    if core is None:
+        return
+    python_feed = StreamDecoder.feed
+    feed = core.stream_feed
+    feed.__doc__, feed.__module__ = python_feed.__doc__, python_feed.__module__
+    feed.__name__, feed.__qualname__ = python_feed.__name__, python_feed.__qualname__
+    feed.__wrapped__ = python_feed
+    StreamDecoder.feed = feed  # type: ignore[method-assign]
+
+
+_compile_feed()
+
+
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _token_says(token: str, data: bytes) -> bool:
+    r"""The token string says these bytes, so no reading of it can change them: it has no
+    escapes, or escapes of exactly these bytes (``recovery.doubtful`` is then False).
+
+    The backslashreplace form (how OpenAI writes partial characters) is checked first: it reads
+    back as the bytes unless they hold a backslash of their own or begin with ``bytes:``.
+
+    >>> _token_says("\\xec\\x9a", b"\xec\x9a"), _token_says("\\xc3\\xa9", b"\\xc3\\xa9")
+    (True, False)
+    """
+    if "\\" not in token:
+        return not token.startswith("bytes:") or token_text_to_bytes(token) == data
+    if (
+        b"\\" not in data
+        and not data.startswith(b"bytes:")
+        and token == data.decode("utf-8", "backslashreplace")
+    ):
+        return True
+    return token_text_to_bytes(token) == data
 
 
 def _token_string(record: Any) -> str | None:

@@ -75,6 +75,31 @@ _UNLINKED = regex.compile(
 )
 
 
+# The grapheme break classes of the compiled stream decoder's cluster window, in the order of its
+# codes (_core.pyx: GB_OTHER = 0, ...); InCB=Consonant is handed on (GB9c looks back over a run).
+_GRAPHEME_CLASSES = regex.compile(
+    r"(\p{GCB=Other})|(\p{GCB=CR})|(\p{GCB=LF})|(\p{GCB=Control})|(\p{GCB=Extend})"
+    r"|(\p{GCB=ZWJ})|(\p{GCB=Regional_Indicator})|(\p{GCB=Prepend})|(\p{GCB=SpacingMark})"
+    r"|(\p{GCB=L})|(\p{GCB=V})|(\p{GCB=T})|(\p{GCB=LV})|(\p{GCB=LVT})"
+)
+_PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
+_CONSONANT = regex.compile(r"\p{InCB=Consonant}")
+
+
+def grapheme_class(char: str) -> int:
+    """The compiled cluster window's code for the grapheme break class of ``char``, plus 0x40
+    for Extended_Pictographic (255: handed to the Python path), looked up once per code point.
+
+    >>> [grapheme_class(c) for c in "a\u0301\u200d😊"]
+    [0, 4, 5, 64]
+    """
+    found = _GRAPHEME_CLASSES.match(char)
+    if found is None or found.lastindex is None or _CONSONANT.match(char):
+        return 255
+    code: int = found.lastindex - 1
+    return code + (0x40 if _PICTOGRAPHIC.match(char) else 0)
+
+
 @functools.cache
 def joining_flags() -> bytes:
     """One byte per code point, 1 for the characters of ``_JOINING`` (built once, ~0.2 s): the
