@@ -92,14 +92,19 @@ def graphemes(text: str) -> list[tuple[int, int]]:
     return list(zip(bounds, bounds[1:]))
 
 
-def words(text: str) -> list[tuple[int, int]]:
-    """UAX #29 segments (regex (?w)\\b) that hold a non-whitespace character, without the
-    whitespace at their edges. A regex release before 2026.11.19 (Python 3.10) gets some
-    boundaries wrong: its are repaired (``tokbytes._uax29_repair``, checked on its own against
-    every line of Unicode's WordBreakTest in test_segmentation)."""
+def word_boundaries(text: str) -> list[int]:
+    """UAX #29 word boundaries (regex (?w)\\b), 0 and ``len(text)`` included. A regex release
+    before 2026.11.19 (Python 3.10) gets some boundaries wrong: its are repaired
+    (``tokbytes._uax29_repair``, checked on its own against every line of Unicode's
+    WordBreakTest in test_segmentation)."""
     bounds = sorted({0, len(text), *(m.start() for m in regex.finditer(r"(?w)\b", text))})
-    if not UAX29_CONFORMANT:
-        bounds = repaired(text, bounds)
+    return bounds if UAX29_CONFORMANT else repaired(text, bounds)
+
+
+def words(text: str) -> list[tuple[int, int]]:
+    """UAX #29 segments that hold a non-whitespace character, without the whitespace at their
+    edges."""
+    bounds = word_boundaries(text)
     out = []
     for a, b in zip(bounds, bounds[1:]):
         piece = text[a:b]
