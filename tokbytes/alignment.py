@@ -185,9 +185,7 @@ class Alignment:
         found = self._core
         if found is None:
             found = False
-            if not (
-                self.invalid_spans or self.empty_tokens or self.has_unknown
-            ):
+            if not (self.invalid_spans or self.empty_tokens or self.has_unknown):
                 found = core.aligned(
                     self.text,
                     self.token_ends,
@@ -583,7 +581,11 @@ def _sequence_length(lead: int) -> int:
 
 
 def _decode_error(
-    exc: UnicodeDecodeError, buffer: bytes, token_ends: Sequence[int], token_base: int, byte_base: int
+    exc: UnicodeDecodeError,
+    buffer: bytes,
+    token_ends: Sequence[int],
+    token_base: int,
+    byte_base: int,
 ) -> DecodeError:
     start, end = exc.start, exc.end
     token = bisect_right(token_ends, start) + token_base

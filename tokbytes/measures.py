@@ -197,7 +197,9 @@ def listed_logprobs(al: Alignment, records: Sequence[Any]) -> list[list[float]]:
                 values = list(map(_get_logprob, top))
             except (KeyError, TypeError):
                 values = [
-                    alt.get("logprob") if isinstance(alt, Mapping) else getattr(alt, "logprob", None)
+                    alt.get("logprob")
+                    if isinstance(alt, Mapping)
+                    else getattr(alt, "logprob", None)
                     for alt in top
                 ]
         if all(type(v) is float and v == v for v in values):

@@ -1021,9 +1021,10 @@ def _core_rules_agree(core: Any, level: str) -> bool:
                 return False
             continue
         contexts = [segments.context(text, k) for k in range(len(text))]
-        if core.word_breaks(text) != [b for b in segments.bounds(text) if b in inside] or [
-            core.word_context(text, k) for k in range(len(text))
-        ] != contexts:
+        if (
+            core.word_breaks(text) != [b for b in segments.bounds(text) if b in inside]
+            or [core.word_context(text, k) for k in range(len(text))] != contexts
+        ):
             return False
     return True
 
