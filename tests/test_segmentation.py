@@ -127,6 +127,26 @@ def test_an_old_regex_is_repaired_where_everyday_text_shows_it() -> None:
         assert [text[a:b] for a, b in word_spans(text)] == words
 
 
+@pytest.mark.parametrize(
+    ("text", "old", "conformant"),
+    [
+        # WB15/16: the second regional indicator of a pair, after Extend and ZWJ
+        ("🇦\u0308\u200d🇦🇦🇦", [0, 5, 6], [0, 4, 6]),
+        # WB7b/c: Hebrew letter " Hebrew letter, through Extend and Format
+        ('\u200d\ufb1f\u0354"\u05d0\U0001d175', [0, 1, 4, 6], [0, 1, 6]),
+    ],
+)
+def test_the_repair_of_what_random_texts_found(
+    text: str, old: list[int], conformant: list[int]
+) -> None:
+    """Boundaries regex 2026.9.29 gives (``old``) and 2026.12.2 (``conformant``): the repair
+    takes the first to the second and leaves the second alone."""
+    assert _uax29_repair.repaired(text, old) == conformant
+    assert _uax29_repair.repaired(text, conformant) == conformant
+    if UAX29_CONFORMANT:
+        assert WordSegmenter("uax29").bounds(text) == conformant
+
+
 # Characters of the word break classes the repair is about, and their neighbours.
 TRICKY = [
     "a",
@@ -143,6 +163,8 @@ TRICKY = [
     "\u0308",
     "\u200d",
     "\u00ad",
+    '"',
+    "ש",
     "🇦",
     "🇧",
     "😀",

@@ -9,6 +9,8 @@ WordBreakTest, and equals regex 2026.11.19 on random texts of every word break c
 
 >>> repaired("'ok", [0, 3])
 [0, 1, 3]
+>>> repaired("🇦\u0308\u200d🇦🇦🇦", [0, 5, 6])
+[0, 4, 6]
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ __all__ = ["repaired"]
 
 _JOINER = regex.compile(r"[\p{WB=Extend}\p{WB=Format}\p{WB=ZWJ}]")  # WB4: looked through
 _MID = regex.compile(r"[\p{WB=MidLetter}\p{WB=MidNumLet}\p{WB=Single_Quote}\p{WB=MidNum}]")
+_MID_OR_QUOTE = regex.compile(
+    r"[\p{WB=MidLetter}\p{WB=MidNumLet}\p{WB=Single_Quote}\p{WB=MidNum}\p{WB=Double_Quote}]"
+)
+_HEBREW = regex.compile(r"\p{WB=Hebrew_Letter}")
 _MID_LETTER = regex.compile(r"[\p{WB=MidLetter}\p{WB=MidNumLet}\p{WB=Single_Quote}]")
 _MID_NUMBER = regex.compile(r"[\p{WB=MidNum}\p{WB=MidNumLet}\p{WB=Single_Quote}]")
 _LETTER = regex.compile(r"[\p{WB=ALetter}\p{WB=Hebrew_Letter}]")
@@ -32,9 +38,10 @@ def repaired(text: str, bounds: list[int]) -> list[int]:
     """``bounds`` (sorted boundaries of ``text`` from ``regex``'s ``(?w)\\b``, 0 and
     ``len(text)`` included) with the boundaries UAX #29 has and an old ``regex`` does not."""
     keep = set(bounds)
-    # WB6/WB7, WB11/WB12: letter (mark) letter and number (mark) number hold together, through
-    # any Extend/Format/ZWJ (old releases break after the mark there)
-    for match in _MID.finditer(text):
+    # WB6/WB7, WB11/WB12, WB7b/WB7c: letter (mark) letter, number (mark) number and Hebrew
+    # letter " Hebrew letter hold together, through any Extend/Format/ZWJ (old releases break
+    # after the mark there)
+    for match in _MID_OR_QUOTE.finditer(text):
         p = match.start()
         before, after = _other_before(text, p), _other_from(text, p + 1)
         if before < 0 or after >= len(text):
@@ -47,6 +54,8 @@ def repaired(text: str, bounds: list[int]) -> list[int]:
             _MID_NUMBER.match(text, p)
             and _NUMBER.match(text, before)
             and _NUMBER.match(text, after)
+        ) or (
+            text[p] == '"' and _HEBREW.match(text, before) and _HEBREW.match(text, after)
         ):
             keep.difference_update(range(before + 1, after + 1))
     # WB4 does not apply at the start of a text or line: leading Extend/Format/ZWJ are a
@@ -63,6 +72,8 @@ def repaired(text: str, bounds: list[int]) -> list[int]:
         end = _other_from(text, i + 1)
         if count % 2 == 0 or not _REGIONAL.match(text, end):
             _add_break_after_joiners(text, i + 1, keep)
+        else:  # the first of a pair: nothing breaks before the second (old releases may)
+            keep.difference_update(range(i + 1, end + 1))
     # a boundary before a mid-word mark is one after it too: with a letter or number before
     # it, WB6/WB7/WB11/WB12 would have joined them (old releases join a leading apostrophe)
     order = sorted(keep)
