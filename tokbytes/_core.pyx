@@ -519,6 +519,7 @@ cdef extern from *:
     object tokbytes_unit8_refill(object, object, object, object, object, object, object, object)
     int TOKBYTES_REUSE
     Py_ssize_t Py_REFCNT(object)
+    Py_ssize_t _refcount "Py_REFCNT"(PyObject*)
 
 
 cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
@@ -1110,6 +1111,12 @@ cdef class CharFeeder:
     cdef long long last_end, last_byte_end
     cdef object last_single  # (t,) of the last token t with a unit of its own (held graphemes)
     cdef Py_ssize_t last_single_token
+    # The list of units the last feed returned. When the caller has let go of it by the next
+    # feed (its reference count is ours alone), its units that nothing else holds either are
+    # refilled in place for the new units (``_recycled``) instead of freeing one tuple per
+    # character and making another, as the unit iterator does (``Aligned``).
+    cdef list returned, pool
+    cdef Py_ssize_t pool_next
 
     def __dealloc__(self):
         free(self.scratch)
@@ -1135,17 +1142,43 @@ cdef class CharFeeder:
         return self._feed(x)
 
     cdef object _feed(self, object x):
-        cdef object kind = type(x)
-        if kind is dict:
-            return self._take(x)
-        if kind is not list and kind is not tuple:  # chunks, SDK objects: the Python path
+        cdef object kind = type(x), units
+        if kind is not dict and kind is not list and kind is not tuple:
+            return None  # chunks, SDK objects: the Python path
+        cdef list returned = self.returned
+        self.returned = None
+        if returned is not None and _GENERIC_ALLOC and TOKBYTES_REUSE and Py_REFCNT(returned) == 1:
+            self.pool, self.pool_next = returned, 0  # (1: the local name, self.returned let go)
+        returned = None
+        try:
+            if kind is dict:
+                units = self._take(x)
+            elif len(x) == 1:
+                units = self._take(x[0])
+            elif len(x) == 0:
+                units = None
+            else:
+                units = self._take_all(x)
+        finally:
+            self.pool = None
+        if units is not None and _GENERIC_ALLOC and TOKBYTES_REUSE:
+            self.returned = units
+        return units
+
+    cdef inline object _recycled(self):
+        """A unit of the last feed's list that only that list holds (the caller let go of both),
+        or None."""
+        cdef list pool = self.pool
+        cdef PyObject* item
+        if pool is None:
             return None
-        cdef Py_ssize_t n = len(x)
-        if n == 1:
-            return self._take(x[0])
-        if n == 0:
-            return None
-        return self._take_all(x)
+        while self.pool_next < PyList_GET_SIZE(pool):
+            item = PyList_GET_ITEM(pool, self.pool_next)
+            self.pool_next += 1
+            if _refcount(item) == 1:
+                return <object>item
+        self.pool = None
+        return None
 
     cdef object _take_all(self, object records):
         """Several records, all or none: a record the feeder does not take (somewhere in the
@@ -1332,10 +1365,17 @@ cdef class CharFeeder:
             else:
                 byte_end_obj = PyLong_FromLongLong(info.byte_end)
             self._append_text(info.data, info.size)
-            unit = _unit_of(
-                PyUnicode_FromOrdinal(info.code), start_obj, end_obj, byte_start_obj,
-                byte_end_obj, tokens, score
-            )
+            unit = self._recycled()
+            if unit is not None:
+                unit = tokbytes_unit8_refill(
+                    unit, PyUnicode_FromOrdinal(info.code), start_obj, end_obj, byte_start_obj,
+                    byte_end_obj, tokens, score
+                )
+            else:
+                unit = _unit_of(
+                    PyUnicode_FromOrdinal(info.code), start_obj, end_obj, byte_start_obj,
+                    byte_end_obj, tokens, score
+                )
             Py_INCREF(unit)
             PyList_SET_ITEM(units, i, unit)
             ch += 1
