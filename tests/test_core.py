@@ -822,6 +822,43 @@ def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
     assert compiled == pure
 
 
+@needs_core
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tbst.payloads(st.text(alphabet="ab .,\né€가中😊\u0301", max_size=60), top_logprobs=0),
+    st.sampled_from(LEVELS[:2]),
+    st.lists(st.sampled_from(("drop", "drop", "list", "one", "loop")), min_size=60, max_size=60),
+)
+def test_units_a_caller_keeps_never_change_when_the_feeder_reuses_units(
+    payload: tbst.Payload, level: str, keeps: list[str]
+) -> None:
+    """The feeder refills the units of a list the caller let go of: whatever the caller still
+    holds (the list, one unit, a loop's last unit) keeps its values, and every unit emitted
+    equals the batch one."""
+    decoder = tokbytes.StreamDecoder(level, token_format="bytes")
+    held: list[tuple[Any, Any]] = []  # (object still held, its values when emitted)
+    emitted: list[Any] = []
+    unit: Any = None
+    for record, keep in zip(payload.tokens, keeps, strict=False):
+        out = decoder.feed(record)
+        emitted += [_bits(tuple(u)) for u in out]
+        if keep == "list":
+            held.append((out, [_bits(tuple(u)) for u in out]))
+        elif keep == "one" and out:
+            held.append((out[0], _bits(tuple(out[0]))))
+        elif keep == "loop":
+            for unit in out:  # noqa: B007 (the loop variable outlives the loop)
+                pass
+        del out
+    emitted += [_bits(tuple(u)) for u in decoder.close()]
+    for value, values in held:
+        now = [_bits(tuple(u)) for u in value] if isinstance(value, list) else _bits(tuple(value))
+        assert now == values
+    doc = tokbytes.decode(payload.tokens)
+    assert emitted == [_bits(tuple(u)) for u in getattr(doc, level + "s")]
+    assert unit is None or _bits(tuple(unit)) in emitted
+
+
 # -- the streaming decoder's word window ---------------------------------------------------------
 
 _WORD_HANDLED = (  # the classes the core takes, emoji sequences included

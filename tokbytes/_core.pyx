@@ -1066,6 +1066,9 @@ cdef struct CharInfo:
     unsigned char data[4]
 
 
+cdef Py_ssize_t _SPARES = 64  # units a CharFeeder keeps for reuse, at most
+
+
 cdef class CharFeeder:
     """``StreamDecoder`` characters or graphemes (cover scores) fed plain records.
 
@@ -1112,11 +1115,13 @@ cdef class CharFeeder:
     cdef object last_single  # (t,) of the last token t with a unit of its own (held graphemes)
     cdef Py_ssize_t last_single_token
     # The list of units the last feed returned. When the caller has let go of it by the next
-    # feed (its reference count is ours alone), its units that nothing else holds either are
-    # refilled in place for the new units (``_recycled``) instead of freeing one tuple per
-    # character and making another, as the unit iterator does (``Aligned``).
-    cdef list returned, pool
-    cdef Py_ssize_t pool_next
+    # feed (its reference count is ours alone), its units become spares; a spare that nothing
+    # else holds either is refilled in place for a new unit (``_recycled``) instead of freeing
+    # one tuple per character and making another, as the unit iterator does (``Aligned``). A
+    # spare still held (the caller's loop variable keeps the last unit) waits for the next feed
+    # unless it was looked at; at most _SPARES are kept.
+    cdef list returned, spares
+    cdef Py_ssize_t spare_next
 
     def __dealloc__(self):
         free(self.scratch)
@@ -1145,11 +1150,16 @@ cdef class CharFeeder:
         cdef object kind = type(x), units
         if kind is not dict and kind is not list and kind is not tuple:
             return None  # chunks, SDK objects: the Python path
-        cdef list returned = self.returned
+        cdef list returned = self.returned, spares = self.spares
+        cdef Py_ssize_t size
         self.returned = None
-        if returned is not None and _GENERIC_ALLOC and TOKBYTES_REUSE and Py_REFCNT(returned) == 1:
-            self.pool, self.pool_next = returned, 0  # (1: the local name, self.returned let go)
-        returned = None
+        if returned is not None and Py_REFCNT(returned) == 1:  # (the local name alone)
+            if spares is None or PyList_GET_SIZE(spares) == 0:
+                self.spares = returned
+            else:
+                spares.extend(returned)
+        returned = spares = None
+        self.spare_next = 0
         try:
             if kind is dict:
                 units = self._take(x)
@@ -1160,24 +1170,28 @@ cdef class CharFeeder:
             else:
                 units = self._take_all(x)
         finally:
-            self.pool = None
+            spares = self.spares
+            if spares is not None:  # drop the spares used or looked at, and the oldest ones
+                size = PyList_GET_SIZE(spares)
+                if size - self.spare_next > _SPARES:
+                    self.spare_next = size - _SPARES
+                if self.spare_next:
+                    PyList_SetSlice(spares, 0, self.spare_next, NULL)
         if units is not None and _GENERIC_ALLOC and TOKBYTES_REUSE:
             self.returned = units
         return units
 
     cdef inline object _recycled(self):
-        """A unit of the last feed's list that only that list holds (the caller let go of both),
-        or None."""
-        cdef list pool = self.pool
+        """A spare unit that only the spares hold, or None."""
+        cdef list spares = self.spares
         cdef PyObject* item
-        if pool is None:
+        if spares is None:
             return None
-        while self.pool_next < PyList_GET_SIZE(pool):
-            item = PyList_GET_ITEM(pool, self.pool_next)
-            self.pool_next += 1
+        while self.spare_next < PyList_GET_SIZE(spares):
+            item = PyList_GET_ITEM(spares, self.spare_next)
+            self.spare_next += 1
             if _refcount(item) == 1:
                 return <object>item
-        self.pool = None
         return None
 
     cdef object _take_all(self, object records):
