@@ -1066,6 +1066,38 @@ cdef struct CharInfo:
     unsigned char data[4]
 
 
+cdef int _move_window(list parts, list lps, Py_ssize_t* pend_first, long long* pend_byte,
+                      long long frontier, Py_ssize_t j, long long pos,
+                      const unsigned char* data, Py_ssize_t m, object logprob) except -1:
+    """A feeder's window after token ``j`` (``data[:m]`` from global byte ``pos``): the tokens
+    from the one holding byte ``frontier`` on (none when ``frontier`` is -1), as ``parts`` and
+    ``lps`` (changed in place; ``state()`` copies) from token ``pend_first`` at byte
+    ``pend_byte``."""
+    cdef Py_ssize_t f
+    cdef long long token_start
+    if frontier < 0 or frontier >= pos:  # no window, or the frontier is in this token
+        if PyList_GET_SIZE(parts):
+            PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
+            PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
+        if frontier < 0:
+            return 0
+        pend_first[0], pend_byte[0] = j, pos
+    else:  # drop the window tokens wholly before the frontier
+        token_start = pend_byte[0]
+        f = 0
+        while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
+            token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
+            f += 1
+        if f:
+            PyList_SetSlice(parts, 0, f, NULL)
+            PyList_SetSlice(lps, 0, f, NULL)
+        pend_first[0] += f
+        pend_byte[0] = token_start
+    PyList_Append(parts, PyBytes_FromStringAndSize(<const char*>data, m))
+    PyList_Append(lps, logprob)
+    return 0
+
+
 cdef Py_ssize_t _SPARES = 64  # units a CharFeeder keeps for reuse, at most
 
 
@@ -1238,55 +1270,22 @@ cdef class CharFeeder:
 
     cdef object _take(self, object record):
         """The units one record finishes, or None, changing nothing."""
-        if type(record) is not dict:  # chunks, SDK objects: the Python path reads them
+        cdef PyObject* lp_found = NULL
+        cdef Py_ssize_t cap = self.scratch_cap
+        cdef Py_ssize_t m = _plain_record(
+            record, &self.scratch, &self.scratch_cap, self.token_to_bytes, &lp_found
+        )
+        if m < 0:
             return None
-        cdef PyObject* found = PyDict_GetItemWithError(record, "logprob")
-        if found == NULL or type(<object>found) is not float:
-            return None
-        cdef object logprob = <object>found
-        cdef double lp_value = PyFloat_AS_DOUBLE(logprob)
-        if not lp_value <= LOGPROB_TOLERANCE:  # NaN too
-            return None
-        found = PyDict_GetItemWithError(record, "bytes")
-        if found == NULL or type(<object>found) is not list:
-            return None
-        cdef object raw = <object>found
-        cdef Py_ssize_t m = PyList_GET_SIZE(raw), k
-        if m == 0:
-            return None
-        if m > self.scratch_cap:
-            grown = <unsigned char*>realloc(self.scratch, 2 * m)
-            if grown == NULL:
-                raise MemoryError()
-            self.scratch = grown
-            grown_infos = <CharInfo*>realloc(self.infos, (2 * m + 1) * sizeof(CharInfo))
+        if self.scratch_cap != cap:  # grown: one CharInfo per byte, and the held one
+            grown_infos = <CharInfo*>realloc(self.infos, (self.scratch_cap + 1) * sizeof(CharInfo))
             if grown_infos == NULL:
+                self.scratch_cap = cap  # (infos still hold cap + 1)
                 raise MemoryError()
-            self.infos, self.scratch_cap = grown_infos, 2 * m
+            self.infos = grown_infos
+        cdef object logprob = <object>lp_found
         cdef unsigned char* data = self.scratch
-        cdef long v
-        cdef int overflow
-        cdef PyObject* item
-        for k in range(m):
-            item = PyList_GET_ITEM(raw, k)
-            if type(<object>item) is not int:
-                return None
-            v = PyLong_AsLongAndOverflow(<object>item, &overflow)  # no error for huge ints
-            if v < 2 or v > 255:  # NUL and SOH: the Python path says what they are
-                return None
-            data[k] = <unsigned char>v
-        if data[0] == 60:  # "<": maybe a SentencePiece <0xNN> piece
-            return None
-        for k in range(m - 2):
-            if data[k] == 0xEF and data[k + 1] == 0xBF and data[k + 2] == 0xBD:  # U+FFFD
-                return None
-            if data[k] == 0xE2 and data[k + 1] == 0x96 and data[k + 2] == 0x81:  # "▁"
-                return None
-        # A token string with escapes must say these bytes (as OpenAI writes partial characters)
-        found = PyDict_GetItemWithError(record, "token")
-        if found != NULL and type(<object>found) is str:
-            if not _token_says(<object>found, data, m, self.token_to_bytes):
-                return None
+        cdef Py_ssize_t k
 
         # Pass 1 (changes nothing): the characters the bytes complete, in order after the held
         # one; the bytes must continue valid UTF-8.
@@ -1422,33 +1421,10 @@ cdef class CharFeeder:
             frontier = self.held.byte_start
         elif hl:
             frontier = inc_byte
-        cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
-        cdef Py_ssize_t f
-        cdef list parts = self.pend_parts, lps = self.pend_lps  # changed in place (state() copies)
-        if frontier < 0:
-            if PyList_GET_SIZE(parts):
-                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
-                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
-        elif frontier >= pos:  # the frontier is in this token: it opens the window alone
-            if PyList_GET_SIZE(parts):
-                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
-                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
-            PyList_Append(parts, part)
-            PyList_Append(lps, logprob)
-            self.pend_first, self.pend_byte = j, pos
-        else:  # drop the window tokens wholly before the frontier, add this one
-            token_start = self.pend_byte
-            f = 0
-            while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
-                token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
-                f += 1
-            if f:
-                PyList_SetSlice(parts, 0, f, NULL)
-                PyList_SetSlice(lps, 0, f, NULL)
-            PyList_Append(parts, part)
-            PyList_Append(lps, logprob)
-            self.pend_first += f
-            self.pend_byte = token_start
+        _move_window(
+            self.pend_parts, self.pend_lps, &self.pend_first, &self.pend_byte, frontier, j, pos,
+            data, m, logprob
+        )
         self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
         self.head_len, self.head_need = hl, hn
         self.inc_first, self.inc_byte = inc_first, inc_byte
@@ -2168,33 +2144,10 @@ cdef class SegmentFeeder:
             frontier = chars[self.n_hist].byte_start
         elif hl:
             frontier = inc_byte
-        cdef bytes part = PyBytes_FromStringAndSize(<char*>data, m) if frontier >= 0 else None
-        cdef Py_ssize_t f
-        cdef list parts = self.pend_parts, lps = self.pend_lps  # changed in place (state() copies)
-        if frontier < 0:
-            if PyList_GET_SIZE(parts):
-                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
-                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
-        elif frontier >= pos:  # the frontier is in this token: it opens the window alone
-            if PyList_GET_SIZE(parts):
-                PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
-                PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
-            PyList_Append(parts, part)
-            PyList_Append(lps, logprob)
-            self.pend_first, self.pend_byte = j, pos
-        else:  # drop the window tokens wholly before the frontier, add this one
-            token_start = self.pend_byte
-            f = 0
-            while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
-                token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
-                f += 1
-            if f:
-                PyList_SetSlice(parts, 0, f, NULL)
-                PyList_SetSlice(lps, 0, f, NULL)
-            PyList_Append(parts, part)
-            PyList_Append(lps, logprob)
-            self.pend_first += f
-            self.pend_byte = token_start
+        _move_window(
+            self.pend_parts, self.pend_lps, &self.pend_first, &self.pend_byte, frontier, j, pos,
+            data, m, logprob
+        )
         self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
         self.head_len, self.head_need = hl, hn
         self.inc_first, self.inc_byte = inc_first, inc_byte

@@ -611,29 +611,7 @@ class StreamDecoder:
         core = _speedups.core
         if core is None or not self._plain or self._attribution != "cover":
             return
-        if self._level == "word":
-            if self._segmenter.words == "uax29" and _core_rules_agree(core, "word"):
-                self._feeder = core.segment_feeder(
-                    self._parts,
-                    self._logprobs,
-                    self._token_base,
-                    self._byte_base,
-                    self._done,
-                    self._char_base,
-                    self._seen,
-                    self._reported_tokens,
-                    self._history,
-                    self._all_bytes,
-                    self._all_ends,
-                    self._all_logprobs,
-                    token_text_to_bytes,
-                    self._context,
-                )
-            return
-        graphemes = self._level == "grapheme"
-        if graphemes and not core.has_joining():
-            core.set_joining(joining_flags())
-        self._feeder = core.char_feeder(
+        window = (  # the window's fields, the byte reader's copy and the history, shared
             self._parts,
             self._logprobs,
             self._token_base,
@@ -647,26 +625,17 @@ class StreamDecoder:
             self._all_ends,
             self._all_logprobs,
             token_text_to_bytes,
-            graphemes,
         )
+        if self._level == "word":
+            if self._segmenter.words == "uax29" and _core_rules_agree(core, "word"):
+                self._feeder = core.segment_feeder(*window, self._context)
+            return
+        graphemes = self._level == "grapheme"
+        if graphemes and not core.has_joining():
+            core.set_joining(joining_flags())
+        self._feeder = core.char_feeder(*window, graphemes)
         if self._feeder is None and graphemes and _core_rules_agree(core, "grapheme"):
-            self._feeder = core.segment_feeder(
-                self._parts,
-                self._logprobs,
-                self._token_base,
-                self._byte_base,
-                self._done,
-                self._char_base,
-                self._seen,
-                self._reported_tokens,
-                self._history,
-                self._all_bytes,
-                self._all_ends,
-                self._all_logprobs,
-                token_text_to_bytes,
-                "",
-                True,
-            )
+            self._feeder = core.segment_feeder(*window, "", True)
 
     def _flush(self) -> None:
         """Bring the fields up to date from the armed ``CharFeeder`` (which keeps the window;
