@@ -1120,8 +1120,10 @@ cdef class CharFeeder:
     ("not mine") without changing anything.
 
     The window: the tokens from the one holding the frontier byte (the held character's first
-    byte, else the incomplete last character's) on, as ``pend_parts``/``pend_lps`` from token
-    ``pend_first`` at global byte ``pend_byte``.
+    byte, else the incomplete last character's) on, from token ``pend_first`` at global byte
+    ``pend_byte``, read from the byte reader's copy (its offset plus ``delta`` is the global
+    byte: the feeder arms only where the window's parts are that copy's bytes), so a feed makes
+    no ``bytes`` object for it.
     """
 
     cdef object history, token_to_bytes
@@ -1130,8 +1132,7 @@ cdef class CharFeeder:
     cdef list all_logprobs
     cdef bint graphemes
     cdef Py_ssize_t seen, pend_first, reported_tokens, inc_first
-    cdef long long byte_pos, char_pos, pend_byte, inc_byte
-    cdef list pend_parts, pend_lps
+    cdef long long byte_pos, char_pos, pend_byte, inc_byte, delta
     cdef unsigned char head[4]
     cdef int head_len, head_need
     cdef bint has_held
@@ -1172,7 +1173,7 @@ cdef class CharFeeder:
         return 0
 
     cdef object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
-        return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
+        return logprob if t == j else <object>PyList_GET_ITEM(self.all_logprobs, t)
 
     def feed(self, x):
         """The units record ``x`` (or a list or tuple of records) finishes, or None."""
@@ -1234,7 +1235,6 @@ cdef class CharFeeder:
         cdef Py_ssize_t reported_tokens = self.reported_tokens, inc_first = self.inc_first
         cdef long long byte_pos = self.byte_pos, char_pos = self.char_pos
         cdef long long pend_byte = self.pend_byte, inc_byte = self.inc_byte
-        cdef list pend_parts = list(self.pend_parts), pend_lps = list(self.pend_lps)
         cdef unsigned char head[4]
         head[0], head[1], head[2], head[3] = self.head[0], self.head[1], self.head[2], self.head[3]
         cdef int head_len = self.head_len, head_need = self.head_need
@@ -1252,7 +1252,6 @@ cdef class CharFeeder:
                 self.reported_tokens, self.inc_first = reported_tokens, inc_first
                 self.byte_pos, self.char_pos = byte_pos, char_pos
                 self.pend_byte, self.inc_byte = pend_byte, inc_byte
-                self.pend_parts, self.pend_lps = pend_parts, pend_lps
                 self.head[0], self.head[1], self.head[2], self.head[3] = (
                     head[0], head[1], head[2], head[3]
                 )
@@ -1416,15 +1415,18 @@ cdef class CharFeeder:
         self.has_held = self.graphemes and count > 0
         if self.has_held:
             self.held = infos[count - 1]
-        cdef long long frontier = -1, token_start
+        cdef long long frontier = -1
+        cdef const long long* ends = self.all_ends.data.as_longlongs
         if self.has_held:
             frontier = self.held.byte_start
         elif hl:
             frontier = inc_byte
-        _move_window(
-            self.pend_parts, self.pend_lps, &self.pend_first, &self.pend_byte, frontier, j, pos,
-            data, m, logprob
-        )
+        if frontier < 0 or frontier >= pos:  # no window, or the frontier is in this token
+            self.pend_first, self.pend_byte = j, pos
+        else:  # from the token holding the frontier
+            while ends[self.pend_first] + self.delta <= frontier:
+                self.pend_first += 1
+            self.pend_byte = (ends[self.pend_first - 1] if self.pend_first else 0) + self.delta
         self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
         self.head_len, self.head_need = hl, hn
         self.inc_first, self.inc_byte = inc_first, inc_byte
@@ -1442,10 +1444,18 @@ cdef class CharFeeder:
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
         cdef long long frontier = self.held.byte_start if self.has_held else self.inc_byte
+        cdef const long long* ends = self.all_ends.data.as_longlongs
+        cdef const char* copy = PyByteArray_AS_STRING(self.all_bytes)
+        cdef Py_ssize_t t
+        cdef long long start
         if self.has_held or self.head_len:
-            return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
-                    frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
-                    text, None)
+            parts = []
+            for t in range(self.pend_first, self.seen):
+                start = ends[t - 1] if t else 0
+                parts.append(PyBytes_FromStringAndSize(copy + start, ends[t] - start))
+            return (parts, self.all_logprobs[self.pend_first:self.seen], self.pend_first,
+                    self.pend_byte, frontier - self.pend_byte, self.char_pos, self.seen,
+                    self.reported_tokens, text, None)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
                 self.reported_tokens, text, None)
 
@@ -1484,22 +1494,27 @@ def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
     feeder.all_bytes, feeder.all_ends, feeder.all_logprobs = all_bytes, all_ends, all_logprobs
     feeder.token_to_bytes = token_to_bytes
     feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
-    feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
     feeder.scratch_cap = 0  # scratch and infos are allocated by the first feed
-    if not parts:
-        if token_base != seen:
-            return None
-        feeder.byte_pos = byte_base
-        return feeder
     if token_base + len(parts) != seen or len(parts) != len(logprobs):
         return None
-    for item in logprobs:
-        if type(item) is not float:
-            return None
-    for item in parts:
-        if type(item) is not bytes or not item:
-            return None
+    # the window is read from the byte reader's copy: its parts must be that copy's bytes
+    cdef const long long* ends = all_ends.data.as_longlongs
+    feeder.delta = byte_base - (ends[token_base - 1] if token_base else 0)
     feeder.pend_first, feeder.pend_byte = token_base, byte_base
+    if not parts:
+        feeder.byte_pos = byte_base
+        return feeder
+    for k in range(len(parts)):
+        item, start = parts[k], ends[token_base + k - 1] if token_base + k else 0
+        if (
+            type(item) is not bytes
+            or not item
+            or type(logprobs[k]) is not float
+            or type(all_logprobs[token_base + k]) is not float
+            or float.hex(logprobs[k]) != float.hex(all_logprobs[token_base + k])
+            or item != all_bytes[start:ends[token_base + k]]
+        ):
+            return None
     feeder.byte_pos = byte_base + sum(map(len, parts))
     pending = b"".join(parts)[done:]
     offset = done  # window offset of the character read next
