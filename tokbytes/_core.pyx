@@ -863,6 +863,24 @@ cdef inline bint _second_ok(unsigned char lead, unsigned char b) noexcept:
     return 0x80 <= b <= 0xBF
 
 
+cdef inline int _utf8_step(unsigned char b, unsigned char* h, int* hl, int* hn) noexcept:
+    """Byte ``b`` added to the character being read (``h[:hl]``, ``hn`` bytes long; ``hl`` 0:
+    none): -1 when ``b`` cannot continue valid UTF-8, 1 when it completes the character (then
+    ``hl`` is left at ``hn``), else 0."""
+    cdef int need
+    if hl[0] == 0:
+        need = _utf8_length(b)
+        if need == 0:
+            return -1
+        h[0], hl[0], hn[0] = b, 1, need
+    else:
+        if not (_second_ok(h[0], b) if hl[0] == 1 else 0x80 <= b <= 0xBF):
+            return -1
+        h[hl[0]] = b
+        hl[0] += 1
+    return hl[0] == hn[0]
+
+
 cdef inline Py_UCS4 _code_point(const unsigned char* c, int size) noexcept:
     if size == 1:
         return c[0]
@@ -1066,42 +1084,129 @@ cdef struct CharInfo:
     unsigned char data[4]
 
 
-cdef int _move_window(list parts, list lps, Py_ssize_t* pend_first, long long* pend_byte,
-                      long long frontier, Py_ssize_t j, long long pos,
-                      const unsigned char* data, Py_ssize_t m, object logprob) except -1:
-    """A feeder's window after token ``j`` (``data[:m]`` from global byte ``pos``): the tokens
-    from the one holding byte ``frontier`` on (none when ``frontier`` is -1), as ``parts`` and
-    ``lps`` (changed in place; ``state()`` copies) from token ``pend_first`` at byte
-    ``pend_byte``."""
-    cdef Py_ssize_t f
-    cdef long long token_start
-    if frontier < 0 or frontier >= pos:  # no window, or the frontier is in this token
-        if PyList_GET_SIZE(parts):
-            PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL)
-            PyList_SetSlice(lps, 0, PyList_GET_SIZE(lps), NULL)
-        if frontier < 0:
-            return 0
-        pend_first[0], pend_byte[0] = j, pos
-    else:  # drop the window tokens wholly before the frontier
-        token_start = pend_byte[0]
-        f = 0
-        while token_start + PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f)) <= frontier:
-            token_start += PyBytes_GET_SIZE(<bytes>PyList_GET_ITEM(parts, f))
-            f += 1
-        if f:
-            PyList_SetSlice(parts, 0, f, NULL)
-            PyList_SetSlice(lps, 0, f, NULL)
-        pend_first[0] += f
-        pend_byte[0] = token_start
-    PyList_Append(parts, PyBytes_FromStringAndSize(<const char*>data, m))
-    PyList_Append(lps, logprob)
-    return 0
+cdef class _Feeder:
+    """What :class:`CharFeeder` and :class:`SegmentFeeder` share: the byte reader's copy they
+    append to (``all_bytes``, ``all_ends``, ``all_logprobs``) and read their window from, the
+    history, the incomplete last character (``head``), the text emitted since ``state()``.
+
+    The window: the tokens from the one holding the frontier byte on, from token
+    ``pend_first`` at global byte ``pend_byte``, read from the byte reader's copy (its offset
+    plus ``delta`` is the global byte; a feeder arms only where the window's parts and
+    logprobs are that copy's, :meth:`_adopt`), so a feed makes no ``bytes`` object for it.
+    """
+
+    cdef object history, token_to_bytes
+    cdef bytearray all_bytes
+    cdef array all_ends
+    cdef list all_logprobs
+    cdef bint graphemes
+    cdef Py_ssize_t seen, reported_tokens, pend_first, inc_first
+    cdef long long byte_pos, char_pos, pend_byte, inc_byte, delta
+    cdef unsigned char head[4]
+    cdef int head_len, head_need
+    cdef unsigned char* scratch
+    cdef Py_ssize_t scratch_cap
+    cdef char* text
+    cdef Py_ssize_t text_len, text_cap
+
+    def __dealloc__(self):
+        free(self.scratch)
+        free(self.text)
+
+    cdef bint _adopt(self, list parts, list logprobs, Py_ssize_t token_base, long long byte_base,
+                     long long char_base, Py_ssize_t seen, Py_ssize_t reported_tokens,
+                     list history, bytearray all_bytes, array all_ends, list all_logprobs,
+                     token_to_bytes, bint graphemes) except -1:
+        """Take a ``StreamDecoder``'s fields; False where its window is not the byte reader's
+        copy (then the feeder cannot arm)."""
+        if (<object>all_ends).typecode != "q" or len(all_ends) != seen or len(all_logprobs) != seen:
+            return False
+        if token_base + len(parts) != seen or len(parts) != len(logprobs):
+            return False
+        self.history, self.token_to_bytes, self.graphemes = history, token_to_bytes, graphemes
+        self.all_bytes, self.all_ends, self.all_logprobs = all_bytes, all_ends, all_logprobs
+        self.seen, self.char_pos, self.reported_tokens = seen, char_base, reported_tokens
+        cdef const long long* ends = all_ends.data.as_longlongs
+        cdef Py_ssize_t k, t
+        cdef long long start
+        self.delta = byte_base - (ends[token_base - 1] if token_base else 0)
+        self.pend_first, self.pend_byte, self.byte_pos = token_base, byte_base, byte_base
+        for k in range(len(parts)):
+            t = token_base + k
+            item, start = parts[k], ends[t - 1] if t else 0
+            if (
+                type(item) is not bytes
+                or not item
+                or type(logprobs[k]) is not float
+                or type(all_logprobs[t]) is not float
+                or float.hex(logprobs[k]) != float.hex(all_logprobs[t])
+                or item != all_bytes[start:ends[t]]
+            ):
+                return False
+            self.byte_pos += len(<bytes>item)
+        return True
+
+    cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
+        if self.text_len + size > self.text_cap:
+            self.text_cap = 2 * (self.text_len + size) + 256
+            grown = <char*>realloc(self.text, self.text_cap)
+            if grown == NULL:
+                raise MemoryError()
+            self.text = grown
+        memcpy(self.text + self.text_len, data, size)
+        self.text_len += size
+        return 0
+
+    cdef inline object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
+        """Token ``t``'s logprob object, while token ``j`` (``logprob``) is being taken."""
+        return logprob if t == j else <object>PyList_GET_ITEM(self.all_logprobs, t)
+
+    cdef int _copy(self, const unsigned char* data, Py_ssize_t m, object logprob) except -1:
+        """Append a taken token to the byte reader's copy."""
+        cdef Py_ssize_t total_bytes = PyByteArray_GET_SIZE(self.all_bytes)
+        cdef Py_ssize_t count_ends = len(self.all_ends)
+        PyByteArray_Resize(self.all_bytes, total_bytes + m)
+        memcpy(PyByteArray_AS_STRING(self.all_bytes) + total_bytes, data, m)
+        resize_smart(self.all_ends, count_ends + 1)
+        self.all_ends.data.as_longlongs[count_ends] = total_bytes + m
+        PyList_Append(self.all_logprobs, logprob)
+        return 0
+
+    cdef void _move_window(self, long long frontier, Py_ssize_t j, long long pos) noexcept:
+        """The window after token ``j`` (from global byte ``pos``, already in the copy): from the
+        token holding byte ``frontier`` (-1: no window)."""
+        cdef const long long* ends = self.all_ends.data.as_longlongs
+        if frontier < 0 or frontier >= pos:  # no window, or the frontier is in this token
+            self.pend_first, self.pend_byte = j, pos
+            return
+        while ends[self.pend_first] + self.delta <= frontier:
+            self.pend_first += 1
+        self.pend_byte = (ends[self.pend_first - 1] if self.pend_first else 0) + self.delta
+
+    cdef tuple _window(self):
+        """The window's parts and logprobs, as the Python path keeps them."""
+        cdef const long long* ends = self.all_ends.data.as_longlongs
+        cdef const char* copy = PyByteArray_AS_STRING(self.all_bytes)
+        cdef Py_ssize_t t
+        cdef long long start
+        parts = []
+        for t in range(self.pend_first, self.seen):
+            start = ends[t - 1] if t else 0
+            parts.append(PyBytes_FromStringAndSize(copy + start, ends[t] - start))
+        return parts, self.all_logprobs[self.pend_first:self.seen]
+
+    def feed(self, x):
+        """The units record ``x`` (or a list or tuple of records) finishes, or None."""
+        return self._feed(x)
+
+    cdef object _feed(self, object x):
+        return None
 
 
 cdef Py_ssize_t _SPARES = 64  # units a CharFeeder keeps for reuse, at most
 
 
-cdef class CharFeeder:
+cdef class CharFeeder(_Feeder):
     """``StreamDecoder`` characters or graphemes (cover scores) fed plain records.
 
     Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
@@ -1119,29 +1224,12 @@ cdef class CharFeeder:
     and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
     ("not mine") without changing anything.
 
-    The window: the tokens from the one holding the frontier byte (the held character's first
-    byte, else the incomplete last character's) on, from token ``pend_first`` at global byte
-    ``pend_byte``, read from the byte reader's copy (its offset plus ``delta`` is the global
-    byte: the feeder arms only where the window's parts are that copy's bytes), so a feed makes
-    no ``bytes`` object for it.
+    The window: see :class:`_Feeder`.
     """
 
-    cdef object history, token_to_bytes
-    cdef bytearray all_bytes
-    cdef array all_ends
-    cdef list all_logprobs
-    cdef bint graphemes
-    cdef Py_ssize_t seen, pend_first, reported_tokens, inc_first
-    cdef long long byte_pos, char_pos, pend_byte, inc_byte, delta
-    cdef unsigned char head[4]
-    cdef int head_len, head_need
     cdef bint has_held
     cdef CharInfo held
-    cdef unsigned char* scratch
     cdef CharInfo* infos
-    cdef Py_ssize_t scratch_cap
-    cdef char* text
-    cdef Py_ssize_t text_len, text_cap
     # the last unit's end offsets (shared as the next unit's start offsets, as decode() shares them)
     cdef object last_end_obj, last_byte_end_obj
     cdef long long last_end, last_byte_end
@@ -1157,27 +1245,7 @@ cdef class CharFeeder:
     cdef Py_ssize_t spare_next
 
     def __dealloc__(self):
-        free(self.scratch)
         free(self.infos)
-        free(self.text)
-
-    cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
-        if self.text_len + size > self.text_cap:
-            self.text_cap = 2 * (self.text_len + size) + 256
-            grown = <char*>realloc(self.text, self.text_cap)
-            if grown == NULL:
-                raise MemoryError()
-            self.text = grown
-        memcpy(self.text + self.text_len, data, size)
-        self.text_len += size
-        return 0
-
-    cdef object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
-        return logprob if t == j else <object>PyList_GET_ITEM(self.all_logprobs, t)
-
-    def feed(self, x):
-        """The units record ``x`` (or a list or tuple of records) finishes, or None."""
-        return self._feed(x)
 
     cdef object _feed(self, object x):
         cdef object kind = type(x), units
@@ -1292,8 +1360,7 @@ cdef class CharFeeder:
         cdef long long pos = self.byte_pos, inc_byte = self.inc_byte
         cdef Py_ssize_t inc_first = self.inc_first
         cdef unsigned char h[4]
-        cdef int hl = self.head_len, hn = self.head_need, need, q
-        cdef unsigned char b
+        cdef int hl = self.head_len, hn = self.head_need, q, step
         cdef CharInfo* info
         h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
         cdef CharInfo* infos = self.infos
@@ -1301,18 +1368,12 @@ cdef class CharFeeder:
             infos[0] = self.held
             count = 1
         for k in range(m):
-            b = data[k]
             if hl == 0:
-                need = _utf8_length(b)
-                if need == 0:
-                    return None
-                h[0], hl, hn, inc_first, inc_byte = b, 1, need, j, pos + k
-            else:
-                if not (_second_ok(h[0], b) if hl == 1 else 0x80 <= b <= 0xBF):
-                    return None
-                h[hl] = b
-                hl += 1
-            if hl == hn:
+                inc_first, inc_byte = j, pos + k
+            step = _utf8_step(data[k], h, &hl, &hn)
+            if step < 0:
+                return None
+            if step:
                 info = &infos[count]
                 info.size = hn
                 for q in range(hn):
@@ -1399,13 +1460,7 @@ cdef class CharFeeder:
 
         # The new state, as the Python path leaves the decoder's fields: first the byte
         # reader's copy of every token (bytes, end offset, logprob) ...
-        cdef Py_ssize_t total_bytes = PyByteArray_GET_SIZE(self.all_bytes)
-        cdef Py_ssize_t count_ends = len(self.all_ends)
-        PyByteArray_Resize(self.all_bytes, total_bytes + m)
-        memcpy(PyByteArray_AS_STRING(self.all_bytes) + total_bytes, data, m)
-        resize_smart(self.all_ends, count_ends + 1)
-        self.all_ends.data.as_longlongs[count_ends] = total_bytes + m
-        PyList_Append(self.all_logprobs, logprob)
+        self._copy(data, m, logprob)
         # ... then the window
         if self.graphemes:
             if emit:
@@ -1416,17 +1471,11 @@ cdef class CharFeeder:
         if self.has_held:
             self.held = infos[count - 1]
         cdef long long frontier = -1
-        cdef const long long* ends = self.all_ends.data.as_longlongs
         if self.has_held:
             frontier = self.held.byte_start
         elif hl:
             frontier = inc_byte
-        if frontier < 0 or frontier >= pos:  # no window, or the frontier is in this token
-            self.pend_first, self.pend_byte = j, pos
-        else:  # from the token holding the frontier
-            while ends[self.pend_first] + self.delta <= frontier:
-                self.pend_first += 1
-            self.pend_byte = (ends[self.pend_first - 1] if self.pend_first else 0) + self.delta
+        self._move_window(frontier, j, pos)
         self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
         self.head_len, self.head_need = hl, hn
         self.inc_first, self.inc_byte = inc_first, inc_byte
@@ -1444,18 +1493,10 @@ cdef class CharFeeder:
         text = PyUnicode_DecodeUTF8(self.text, self.text_len, NULL)
         self.text_len = 0
         cdef long long frontier = self.held.byte_start if self.has_held else self.inc_byte
-        cdef const long long* ends = self.all_ends.data.as_longlongs
-        cdef const char* copy = PyByteArray_AS_STRING(self.all_bytes)
-        cdef Py_ssize_t t
-        cdef long long start
         if self.has_held or self.head_len:
-            parts = []
-            for t in range(self.pend_first, self.seen):
-                start = ends[t - 1] if t else 0
-                parts.append(PyBytes_FromStringAndSize(copy + start, ends[t] - start))
-            return (parts, self.all_logprobs[self.pend_first:self.seen], self.pend_first,
-                    self.pend_byte, frontier - self.pend_byte, self.char_pos, self.seen,
-                    self.reported_tokens, text, None)
+            parts, logprobs = self._window()
+            return (parts, logprobs, self.pend_first, self.pend_byte, frontier - self.pend_byte,
+                    self.char_pos, self.seen, self.reported_tokens, text, None)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
                 self.reported_tokens, text, None)
 
@@ -1483,39 +1524,16 @@ def char_feeder(list parts, list logprobs, Py_ssize_t token_base, long long byte
     an ``array("q")``, ``all_logprobs``; ``token_to_bytes``: ``escapes.token_text_to_bytes``),
     or None when the window is not what the feeder keeps: an incomplete last character, after
     (graphemes) one held character that cannot join a neighbour."""
-    if (<object>all_ends).typecode != "q" or len(all_ends) != seen or len(all_logprobs) != seen:
-        return None
     cdef CharFeeder feeder = CharFeeder.__new__(CharFeeder)
     cdef bytes pending
-    cdef Py_ssize_t k, token, size, offset
-    cdef long long start
+    cdef Py_ssize_t k, size, offset
     cdef int need
-    feeder.history, feeder.graphemes = history, graphemes
-    feeder.all_bytes, feeder.all_ends, feeder.all_logprobs = all_bytes, all_ends, all_logprobs
-    feeder.token_to_bytes = token_to_bytes
-    feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
-    feeder.scratch_cap = 0  # scratch and infos are allocated by the first feed
-    if token_base + len(parts) != seen or len(parts) != len(logprobs):
+    if not feeder._adopt(parts, logprobs, token_base, byte_base, char_base, seen,
+                         reported_tokens, history, all_bytes, all_ends, all_logprobs,
+                         token_to_bytes, graphemes):
         return None
-    # the window is read from the byte reader's copy: its parts must be that copy's bytes
-    cdef const long long* ends = all_ends.data.as_longlongs
-    feeder.delta = byte_base - (ends[token_base - 1] if token_base else 0)
-    feeder.pend_first, feeder.pend_byte = token_base, byte_base
     if not parts:
-        feeder.byte_pos = byte_base
         return feeder
-    for k in range(len(parts)):
-        item, start = parts[k], ends[token_base + k - 1] if token_base + k else 0
-        if (
-            type(item) is not bytes
-            or not item
-            or type(logprobs[k]) is not float
-            or type(all_logprobs[token_base + k]) is not float
-            or float.hex(logprobs[k]) != float.hex(all_logprobs[token_base + k])
-            or item != all_bytes[start:ends[token_base + k]]
-        ):
-            return None
-    feeder.byte_pos = byte_base + sum(map(len, parts))
     pending = b"".join(parts)[done:]
     offset = done  # window offset of the character read next
     if not pending:
@@ -1937,7 +1955,7 @@ cdef Py_ssize_t _plain_record(object record, unsigned char** scratch, Py_ssize_t
     return m
 
 
-cdef class SegmentFeeder:
+cdef class SegmentFeeder(_Feeder):
     """``StreamDecoder`` words (``uax29``) or graphemes, cover scores, fed plain records.
 
     Takes the records :class:`CharFeeder` takes (as a record or a one-record list) whose
@@ -1952,35 +1970,20 @@ cdef class SegmentFeeder:
     The window: the complete characters from the frontier on (``chars[n_hist:]``), after the
     context the word rules look back at (``chars[:n_hist]``, ``WordSegmenter.context``), an
     incomplete last one (``head``), and the tokens from the one holding the frontier byte
-    (``pend_parts``/``pend_lps`` from token ``pend_first`` at global byte ``pend_byte``).
+    (see :class:`_Feeder`).
     """
 
-    cdef object history, token_to_bytes
-    cdef bytearray all_bytes
-    cdef array all_ends
-    cdef list all_logprobs
-    cdef Py_ssize_t seen, reported_tokens, pend_first, inc_first
-    cdef long long byte_pos, char_pos, pend_byte, inc_byte
-    cdef list pend_parts, pend_lps
-    cdef unsigned char head[4]
-    cdef int head_len, head_need
     cdef WordChar* chars
     cdef Py_ssize_t n_chars, chars_cap, examined
     cdef Py_ssize_t* bounds
     cdef Py_UCS4* codes
     cdef Py_ssize_t n_hist  # chars[:n_hist]: the context before the frontier (words)
-    cdef bint moved, graphemes
-    cdef unsigned char* scratch
-    cdef Py_ssize_t scratch_cap
-    cdef char* text
-    cdef Py_ssize_t text_len, text_cap
+    cdef bint moved
 
     def __dealloc__(self):
         free(self.chars)
         free(self.bounds)
         free(self.codes)
-        free(self.scratch)
-        free(self.text)
 
     cdef int _reserve(self, Py_ssize_t size) except -1:
         if size <= self.chars_cap:
@@ -2000,24 +2003,6 @@ cdef class SegmentFeeder:
         self.codes = grown_codes
         self.chars_cap = size
         return 0
-
-    cdef int _append_text(self, const unsigned char* data, Py_ssize_t size) except -1:
-        if self.text_len + size > self.text_cap:
-            self.text_cap = 2 * (self.text_len + size) + 256
-            grown = <char*>realloc(self.text, self.text_cap)
-            if grown == NULL:
-                raise MemoryError()
-            self.text = grown
-        memcpy(self.text + self.text_len, data, size)
-        self.text_len += size
-        return 0
-
-    cdef object _lp(self, Py_ssize_t t, Py_ssize_t j, object logprob):
-        return logprob if t == j else <object>PyList_GET_ITEM(self.pend_lps, t - self.pend_first)
-
-    def feed(self, x):
-        """The words record ``x`` (or ``[x]``) finishes, or None."""
-        return self._feed(x)
 
     cdef object _feed(self, object x):
         cdef object kind = type(x)
@@ -2043,24 +2028,17 @@ cdef class SegmentFeeder:
         cdef long long pos = self.byte_pos, inc_byte = self.inc_byte
         cdef Py_ssize_t inc_first = self.inc_first
         cdef unsigned char h[4]
-        cdef int hl = self.head_len, hn = self.head_need, need, q, cls
-        cdef unsigned char b
+        cdef int hl = self.head_len, hn = self.head_need, q, cls, step
         cdef WordChar* c
         cdef WordChar* chars = self.chars
         h[0], h[1], h[2], h[3] = self.head[0], self.head[1], self.head[2], self.head[3]
         for k in range(m):
-            b = data[k]
             if hl == 0:
-                need = _utf8_length(b)
-                if need == 0:
-                    return None
-                h[0], hl, hn, inc_first, inc_byte = b, 1, need, j, pos + k
-            else:
-                if not (_second_ok(h[0], b) if hl == 1 else 0x80 <= b <= 0xBF):
-                    return None
-                h[hl] = b
-                hl += 1
-            if hl == hn:
+                inc_first, inc_byte = j, pos + k
+            step = _utf8_step(data[k], h, &hl, &hn)
+            if step < 0:
+                return None
+            if step:
                 c = &chars[total]
                 c.size = hn
                 for q in range(hn):
@@ -2130,13 +2108,7 @@ cdef class SegmentFeeder:
             ))
 
         # The new state: the byte reader's copy, then the window
-        cdef Py_ssize_t total_bytes = PyByteArray_GET_SIZE(self.all_bytes)
-        cdef Py_ssize_t count_ends = len(self.all_ends)
-        PyByteArray_Resize(self.all_bytes, total_bytes + m)
-        memcpy(PyByteArray_AS_STRING(self.all_bytes) + total_bytes, data, m)
-        resize_smart(self.all_ends, count_ends + 1)
-        self.all_ends.data.as_longlongs[count_ends] = total_bytes + m
-        PyList_Append(self.all_logprobs, logprob)
+        self._copy(data, m, logprob)
         cdef Py_ssize_t moved = self.bounds[n_bounds - 1] - n_hist if n_bounds else 0, shift = 0
         for k in range(n_hist, n_hist + moved):
             self._append_text(chars[k].data, chars[k].size)
@@ -2154,15 +2126,12 @@ cdef class SegmentFeeder:
         self.char_pos += moved
         if moved or not self.graphemes:  # (as _direct_words, and _direct once it emits)
             self.reported_tokens = j + 1
-        cdef long long frontier = -1, token_start
+        cdef long long frontier = -1
         if self.n_chars > self.n_hist:
             frontier = chars[self.n_hist].byte_start
         elif hl:
             frontier = inc_byte
-        _move_window(
-            self.pend_parts, self.pend_lps, &self.pend_first, &self.pend_byte, frontier, j, pos,
-            data, m, logprob
-        )
+        self._move_window(frontier, j, pos)
         self.head[0], self.head[1], self.head[2], self.head[3] = h[0], h[1], h[2], h[3]
         self.head_len, self.head_need = hl, hn
         self.inc_first, self.inc_byte = inc_first, inc_byte
@@ -2192,9 +2161,9 @@ cdef class SegmentFeeder:
         elif self.head_len:
             frontier = self.inc_byte
         if frontier >= 0:
-            return (list(self.pend_parts), list(self.pend_lps), self.pend_first, self.pend_byte,
-                    frontier - self.pend_byte, self.char_pos, self.seen, self.reported_tokens,
-                    text, context)
+            parts, logprobs = self._window()
+            return (parts, logprobs, self.pend_first, self.pend_byte, frontier - self.pend_byte,
+                    self.char_pos, self.seen, self.reported_tokens, text, context)
         return ([], [], self.seen, self.byte_pos, 0, self.char_pos, self.seen,
                 self.reported_tokens, text, context)
 
@@ -2208,17 +2177,11 @@ def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long b
     window or (words) the character before the frontier holds a class the feeder hands on."""
     if (_grapheme_class if graphemes else _word_class) == NULL:
         return None
-    if (<object>all_ends).typecode != "q" or len(all_ends) != seen or len(all_logprobs) != seen:
-        return None
-    if len(parts) != len(logprobs) or token_base + len(parts) != seen:
-        return None
     cdef SegmentFeeder feeder = SegmentFeeder.__new__(SegmentFeeder)
-    feeder.history, feeder.token_to_bytes = history, token_to_bytes
-    feeder.all_bytes, feeder.all_ends, feeder.all_logprobs = all_bytes, all_ends, all_logprobs
-    feeder.seen, feeder.char_pos, feeder.reported_tokens = seen, char_base, reported_tokens
-    feeder.pend_parts, feeder.pend_lps = list(parts), list(logprobs)
-    feeder.pend_first, feeder.pend_byte = token_base, byte_base
-    feeder.graphemes = graphemes
+    if not feeder._adopt(parts, logprobs, token_base, byte_base, char_base, seen,
+                         reported_tokens, history, all_bytes, all_ends, all_logprobs,
+                         token_to_bytes, graphemes):
+        return None
     cdef Py_ssize_t k
     if not graphemes:  # the context the word rules look back at (clusters need none)
         feeder._reserve(len(context) + 1)
@@ -2228,21 +2191,10 @@ def segment_feeder(list parts, list logprobs, Py_ssize_t token_base, long long b
             if feeder.chars[k].cls == WB_HANDED_ON:
                 return None
         feeder.n_chars = feeder.n_hist = feeder.examined = len(context)
-    for item in logprobs:
-        if type(item) is not float:
-            return None
-    for item in parts:
-        if type(item) is not bytes or not item:
-            return None
     cdef bytes pending = b"".join(parts)[done:]
-    cdef Py_ssize_t size = len(pending), offset = 0, t = 0, need, q
-    cdef long long token_end = byte_base + (len(parts[0]) if parts else 0)
-    feeder.byte_pos = byte_base + sum(map(len, parts))
+    cdef Py_ssize_t size = len(pending), offset = 0, need, q
     if not parts:
-        if token_base != seen or done:
-            return None
-        feeder.byte_pos = byte_base
-        return feeder
+        return None if done else feeder
     feeder._reserve(feeder.n_chars + size + 1)
     cdef WordChar* c
     cdef long long byte
