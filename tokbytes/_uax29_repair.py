@@ -47,15 +47,17 @@ def repaired(text: str, bounds: list[int]) -> list[int]:
         if before < 0 or after >= len(text):
             continue
         if (
-            _MID_LETTER.match(text, p)
-            and _LETTER.match(text, before)
-            and _LETTER.match(text, after)
-        ) or (
-            _MID_NUMBER.match(text, p)
-            and _NUMBER.match(text, before)
-            and _NUMBER.match(text, after)
-        ) or (
-            text[p] == '"' and _HEBREW.match(text, before) and _HEBREW.match(text, after)
+            (
+                _MID_LETTER.match(text, p)
+                and _LETTER.match(text, before)
+                and _LETTER.match(text, after)
+            )
+            or (
+                _MID_NUMBER.match(text, p)
+                and _NUMBER.match(text, before)
+                and _NUMBER.match(text, after)
+            )
+            or (text[p] == '"' and _HEBREW.match(text, before) and _HEBREW.match(text, after))
         ):
             keep.difference_update(range(before + 1, after + 1))
     # WB4 does not apply at the start of a text or line: leading Extend/Format/ZWJ are a
