@@ -1342,14 +1342,15 @@ cdef class CharFeeder(_Feeder):
         cdef Py_ssize_t m = _plain_record(
             record, &self.scratch, &self.scratch_cap, self.token_to_bytes, &lp_found
         )
-        if m < 0:
-            return None
-        if self.scratch_cap != cap:  # grown: one CharInfo per byte, and the held one
+        if self.scratch_cap != cap:  # grown (even for a record it then declined): one
+            # CharInfo per byte, and the held one
             grown_infos = <CharInfo*>realloc(self.infos, (self.scratch_cap + 1) * sizeof(CharInfo))
             if grown_infos == NULL:
                 self.scratch_cap = cap  # (infos still hold cap + 1)
                 raise MemoryError()
             self.infos = grown_infos
+        if m < 0:
+            return None
         cdef object logprob = <object>lp_found
         cdef unsigned char* data = self.scratch
         cdef Py_ssize_t k
