@@ -1615,11 +1615,25 @@ cdef unsigned char* _word_class = NULL
 cdef object _classify = None
 
 
+cdef bytearray _unknown_classes():
+    """A class table (one byte per code point) with every class still to look up."""
+    return bytearray(b"\xfe" * 0x110000)
+
+
+cdef inline int _class_in(unsigned char* table, object classify, Py_UCS4 code) except -1:
+    """The class of ``code`` in ``table``, asked of ``classify(char)`` on first sight."""
+    cdef int found = table[code]
+    if found == WB_UNKNOWN:
+        found = classify(PyUnicode_FromOrdinal(code))
+        table[code] = <unsigned char>found
+    return found
+
+
 def set_word_classes(classify):
     """Install ``classify(char) -> int`` (``segmentation.word_class``); classes are looked up
     once per code point, on first sight."""
     global _word_classes, _word_class, _classify
-    _word_classes = bytearray(b"\xfe" * 0x110000)
+    _word_classes = _unknown_classes()
     _word_class = <unsigned char*>PyByteArray_AS_STRING(_word_classes)
     _classify = classify
 
@@ -1629,11 +1643,7 @@ def has_word_classes():
 
 
 cdef inline int _class_of(Py_UCS4 code) except -1:
-    cdef int found = _word_class[code]
-    if found == WB_UNKNOWN:
-        found = _classify(PyUnicode_FromOrdinal(code))
-        _word_class[code] = <unsigned char>found
-    return found
+    return _class_in(_word_class, _classify, code)
 
 
 cdef inline bint _ahletter(int c) noexcept:
@@ -1817,7 +1827,7 @@ def set_grapheme_classes(classify):
     """Install ``classify(char) -> int`` (``units.grapheme_class``), looked up once per code
     point, on first sight."""
     global _grapheme_classes, _grapheme_class, _classify_grapheme
-    _grapheme_classes = bytearray(b"\xfe" * 0x110000)
+    _grapheme_classes = _unknown_classes()
     _grapheme_class = <unsigned char*>PyByteArray_AS_STRING(_grapheme_classes)
     _classify_grapheme = classify
 
@@ -1827,11 +1837,7 @@ def has_grapheme_classes():
 
 
 cdef inline int _gclass_of(Py_UCS4 code) except -1:
-    cdef int found = _grapheme_class[code]
-    if found == WB_UNKNOWN:
-        found = _classify_grapheme(PyUnicode_FromOrdinal(code))
-        _grapheme_class[code] = <unsigned char>found
-    return found
+    return _class_in(_grapheme_class, _classify_grapheme, code)
 
 
 cdef bint _grapheme_break(int left, int right, bint pict_zwj, Py_ssize_t ri_run) noexcept:
