@@ -828,19 +828,29 @@ def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
     tbst.payloads(st.text(alphabet="ab .,\né€가中😊\u0301", max_size=60), top_logprobs=0),
     st.sampled_from(LEVELS[:2]),
     st.lists(st.sampled_from(("drop", "drop", "list", "one", "loop")), min_size=60, max_size=60),
+    st.lists(st.sampled_from(("record", "list", "list", "pair")), min_size=60, max_size=60),
 )
 def test_units_a_caller_keeps_never_change_when_the_feeder_reuses_units(
-    payload: tbst.Payload, level: str, keeps: list[str]
+    payload: tbst.Payload, level: str, keeps: list[str], shapes: list[str]
 ) -> None:
-    """The feeder refills the units of a list the caller let go of: whatever the caller still
-    holds (the list, one unit, a loop's last unit) keeps its values, and every unit emitted
-    equals the batch one."""
+    """The feeder refills the list it returned last and its units once the caller let go of
+    them: whatever the caller still holds (the list, one unit, a loop's last unit) keeps its
+    values, and every unit emitted equals the batch one; for ``feed(record)``,
+    ``feed([record])`` and ``feed([record, record])`` alike."""
     decoder = tokbytes.StreamDecoder(level, token_format="bytes")
     held: list[tuple[Any, Any]] = []  # (object still held, its values when emitted)
     emitted: list[Any] = []
     unit: Any = None
-    for record, keep in zip(payload.tokens, keeps, strict=False):
-        out = decoder.feed(record)
+    tokens = list(payload.tokens)
+    for keep, shape in zip(keeps, shapes, strict=True):
+        if not tokens:
+            break
+        if shape == "record":
+            out = decoder.feed(tokens.pop(0))
+        else:
+            size = 2 if shape == "pair" else 1
+            out = decoder.feed(tokens[:size])
+            del tokens[:size]
         emitted += [_bits(tuple(u)) for u in out]
         if keep == "list":
             held.append((out, [_bits(tuple(u)) for u in out]))
@@ -850,6 +860,7 @@ def test_units_a_caller_keeps_never_change_when_the_feeder_reuses_units(
             for unit in out:  # noqa: B007 (the loop variable outlives the loop)
                 pass
         del out
+    emitted += [_bits(tuple(u)) for u in decoder.feed(tokens)]
     emitted += [_bits(tuple(u)) for u in decoder.close()]
     for value, values in held:
         now = [_bits(tuple(u)) for u in value] if isinstance(value, list) else _bits(tuple(value))
@@ -858,6 +869,74 @@ def test_units_a_caller_keeps_never_change_when_the_feeder_reuses_units(
     assert emitted == [_bits(tuple(u)) for u in getattr(doc, level + "s")]
     assert unit is None or _bits(tuple(unit)) in emitted
 
+
+
+@needs_core
+def test_a_long_returned_list_is_not_kept_for_reuse() -> None:
+    """A list of more than 256 units (several records fed at once) is not refilled by the
+    next feed (its storage would stay that large): the units still come out as batch ones, and
+    a unit the caller kept from it never changes."""
+    records = [{"token": " a", "bytes": [32, 97], "logprob": -0.5 - k / 1000} for k in range(300)]
+    decoder = tokbytes.StreamDecoder("char")
+    started = [tuple(u) for u in decoder.feed(records[0])]
+    assert type(decoder._feeder).__name__ == "CharFeeder"  # the core takes the next feeds
+    first = decoder.feed(records[1:201])
+    kept = first[-1]
+    kept_values = tuple(kept)
+    assert len(first) == 400
+    del first
+    later = [tuple(u) for record in records[201:] for u in decoder.feed([record])]
+    later += [tuple(u) for u in decoder.close()]
+    assert tuple(kept) == kept_values
+    assert started == [tuple(u) for u in tokbytes.decode(records).chars[:2]]
+    assert later == [tuple(u) for u in tokbytes.decode(records).chars[402:]]
+
+
+def _tamper(out: list[Any], how: str) -> None:
+    """What a caller may do to a list ``feed()`` returned before letting go of it."""
+    if how == "foreign":  # objects that are not units, one held elsewhere, one not
+        out[:] = [[0] * 8, "held elsewhere", tuple(range(8))] + out
+    elif how == "own_units":  # units the caller made, one with replaced_bytes
+        out[:] = [tokbytes.Unit("x", 0, 1, 0, 1, (0,), -1.0, b"\xff"), *out, Unit8()]
+    elif how == "grown":
+        out.extend(tokbytes.Unit("y", 0, 1, 0, 1, (0,), -1.0, None) for _ in range(300))
+    elif how == "emptied":
+        out.clear()
+    elif how == "reversed":
+        out.reverse()
+
+
+def Unit8() -> Any:  # noqa: N802 (a unit made the way the caller makes one)
+    return tokbytes.Unit(chr(0x263A), 5, 6, 9, 12, (2, 3), -0.25, None)
+
+
+@needs_core
+@given(
+    tbst.payloads(st.text(alphabet="ab .,é€가😊", max_size=40), top_logprobs=0),
+    st.lists(
+        st.sampled_from(("none", "none", "foreign", "own_units", "grown", "emptied", "reversed")),
+        min_size=40,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_a_list_the_caller_changed_and_let_go_of_never_leaks_into_units(
+    payload: tbst.Payload, hows: list[str], as_list: bool
+) -> None:
+    """The feeder refills only units it made: whatever the caller put into a returned list
+    (other objects, units of its own, one with ``replaced_bytes``, many more items) never
+    comes back as, or inside, a unit; the units equal the batch ones."""
+    decoder = tokbytes.StreamDecoder("char", token_format="bytes")
+    emitted: list[Any] = []
+    for record, how in zip(payload.tokens, hows, strict=False):
+        out = decoder.feed([record] if as_list else record)
+        assert all(type(u) is tokbytes.Unit for u in out)
+        emitted += [_bits(tuple(u)) for u in out]
+        _tamper(out, how)
+        del out
+    emitted += [_bits(tuple(u)) for u in decoder.close()]
+    doc = tokbytes.decode(payload.tokens)
+    assert emitted == [_bits(tuple(u)) for u in doc.chars]
 
 # -- the streaming decoder's word window ---------------------------------------------------------
 

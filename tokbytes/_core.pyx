@@ -22,8 +22,8 @@ from cpython.dict cimport PyDict_GetItem
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_FromDouble
 from cpython.list cimport PyList_Append, PyList_New, PyList_SET_ITEM
 from cpython.long cimport PyLong_FromLongLong, PyLong_FromSsize_t
-from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_INCREF
+from cpython.object cimport Py_TYPE, PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memcmp, memcpy, memmove
@@ -52,6 +52,7 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(void*)
     int PY_VERSION_HEX
     int PyList_SetSlice(object, Py_ssize_t, Py_ssize_t, PyObject*) except -1
+    void Py_SET_SIZE(object, Py_ssize_t)
     PyObject* PyDict_GetItemWithError(object, object) except? NULL
 
 #: Same as ``alignment.LOGPROB_TOLERANCE``: above it a logprob needs the Python path's error.
@@ -64,6 +65,15 @@ cdef PyTypeObject* _UNIT = <PyTypeObject*>Unit
 # Python 3.14 caches a tuple's hash in the object; a tuple made by PyType_GenericAlloc would
 # start with a wrong cache, so from 3.14 on units are made through tuple.__new__.
 cdef bint _GENERIC_ALLOC = PY_VERSION_HEX < 0x030E0000
+# The one-character ASCII strings (the interpreter's own, as PyUnicode_FromOrdinal gives them)
+cdef list _ASCII_STRS = [chr(code) for code in range(128)]
+
+
+cdef inline object _char_str(Py_UCS4 code):
+    """``chr(code)``, without a call for ASCII."""
+    if code < 128:
+        return <object>PyList_GET_ITEM(_ASCII_STRS, code)
+    return PyUnicode_FromOrdinal(code)
 
 
 # -- reading records ---------------------------------------------------------------------------
@@ -520,6 +530,14 @@ cdef extern from *:
     int TOKBYTES_REUSE
     Py_ssize_t Py_REFCNT(object)
     Py_ssize_t _refcount "Py_REFCNT"(PyObject*)
+
+
+cdef inline bint _refillable(PyObject* item) noexcept:
+    """A unit as the core makes them: of type ``Unit`` exactly, ``replaced_bytes`` None (a list
+    returned to the caller may come back holding anything)."""
+    return <PyTypeObject*>Py_TYPE(<object>item) == _UNIT and PyTuple_GET_ITEM(
+        <object>item, 7
+    ) == <PyObject*>None
 
 
 cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
@@ -1052,7 +1070,12 @@ cdef bint _token_says(object token, const unsigned char* data, Py_ssize_t size,
     change them (``recovery.doubtful`` is False). Escapes are compared without decoding when
     the bytes hold no backslash of their own and do not begin with ``bytes:`` (then the
     backslashreplace form reads back as these bytes); otherwise ``token_to_bytes`` decides."""
-    if PyUnicode_FindChar(token, 0x5C, 0, PyUnicode_GET_LENGTH(token), 1) < 0:
+    cdef Py_ssize_t length = PyUnicode_GET_LENGTH(token)
+    if (
+        memchr(PyUnicode_DATA(token), 0x5C, length) == NULL
+        if PyUnicode_IS_ASCII(token)
+        else PyUnicode_FindChar(token, 0x5C, 0, length, 1) < 0
+    ):
         if not _legacy_prefix(token):
             return True  # no escapes
     elif (
@@ -1203,7 +1226,10 @@ cdef class _Feeder:
         return None
 
 
-cdef Py_ssize_t _SPARES = 64  # units a CharFeeder keeps for reuse, at most
+cdef enum:
+    _SPARES = 64  # spare units a CharFeeder keeps for reuse, at most
+    _WAITING = 16  # units still held by the caller when their slot was refilled, at most
+    _REUSED_LIST_MAX = 256  # a longer list returned (several records) is not reused
 
 
 cdef class CharFeeder(_Feeder):
@@ -1235,65 +1261,106 @@ cdef class CharFeeder(_Feeder):
     cdef long long last_end, last_byte_end
     cdef object last_single  # (t,) of the last token t with a unit of its own (held graphemes)
     cdef Py_ssize_t last_single_token
-    # The list of units the last feed returned. When the caller has let go of it by the next
-    # feed (its reference count is ours alone), its units become spares; a spare that nothing
-    # else holds either is refilled in place for a new unit (``_recycled``) instead of freeing
-    # one tuple per character and making another, as the unit iterator does (``Aligned``). A
-    # spare still held (the caller's loop variable keeps the last unit) waits for the next feed
-    # unless it was looked at; at most _SPARES are kept.
-    cdef list returned, spares
-    cdef Py_ssize_t spare_next
+    # Unit reuse, as the unit iterator's (``Aligned``), instead of freeing one tuple per
+    # character and making another. ``returned``: the list the last feed returned; once the
+    # caller has let go of it (its reference count is ours alone) the next feed returns it again,
+    # each unit nothing else holds refilled in place. A unit the caller still holds (the loop
+    # variable keeps the last one) is replaced in the list and waits in ``waiting`` (owned
+    # references) until the next feed, which makes it a spare if the caller let go of it by
+    # then. ``spares``: owned units nothing else holds, for the units a list lacks.
+    cdef list returned
+    cdef PyObject* spares[_SPARES]
+    cdef PyObject* waiting[_WAITING]
+    cdef int spare_count, waiting_count
 
     def __dealloc__(self):
         free(self.infos)
+        cdef int k
+        for k in range(self.spare_count):
+            Py_DECREF(<object>self.spares[k])
+        for k in range(self.waiting_count):
+            Py_DECREF(<object>self.waiting[k])
+        self.spare_count = self.waiting_count = 0
 
     cdef object _feed(self, object x):
         cdef object kind = type(x), units
         if kind is not dict and kind is not list and kind is not tuple:
             return None  # chunks, SDK objects: the Python path
-        cdef list returned = self.returned, spares = self.spares
-        cdef Py_ssize_t size
+        cdef list reuse = self.returned
         self.returned = None
-        if returned is not None and Py_REFCNT(returned) == 1:  # (the local name alone)
-            if spares is None or PyList_GET_SIZE(spares) == 0:
-                self.spares = returned
-            else:
-                spares.extend(returned)
-        returned = spares = None
-        self.spare_next = 0
-        try:
-            if kind is dict:
-                units = self._take(x)
-            elif len(x) == 1:
-                units = self._take(x[0])
-            elif len(x) == 0:
+        if reuse is not None and (
+            Py_REFCNT(reuse) != 1  # (the local name alone)
+            or PyList_GET_SIZE(reuse) > _REUSED_LIST_MAX  # (its storage would stay that large)
+        ):
+            reuse = None
+        if self.waiting_count:
+            self._wake_waiting()
+        cdef Py_ssize_t count
+        if kind is dict:
+            units = self._take(x, reuse)
+        else:
+            count = PyList_GET_SIZE(x) if kind is list else PyTuple_GET_SIZE(x)
+            if count == 1:
+                units = self._take(
+                    <object>(PyList_GET_ITEM(x, 0) if kind is list else PyTuple_GET_ITEM(x, 0)),
+                    reuse,
+                )
+            elif count == 0:
                 units = None
             else:
                 units = self._take_all(x)
-        finally:
-            spares = self.spares
-            if spares is not None:  # drop the spares used or looked at, and the oldest ones
-                size = PyList_GET_SIZE(spares)
-                if size - self.spare_next > _SPARES:
-                    self.spare_next = size - _SPARES
-                if self.spare_next:
-                    PyList_SetSlice(spares, 0, self.spare_next, NULL)
-        if units is not None and _GENERIC_ALLOC and TOKBYTES_REUSE:
+        if not (_GENERIC_ALLOC and TOKBYTES_REUSE):
+            return units
+        if units is not None:
             self.returned = units
+        elif reuse is not None:  # declined: the list stays for the feed after
+            self.returned = reuse
         return units
 
-    cdef inline object _recycled(self):
-        """A spare unit that only the spares hold, or None."""
-        cdef list spares = self.spares
-        cdef PyObject* item
-        if spares is None:
-            return None
-        while self.spare_next < PyList_GET_SIZE(spares):
-            item = PyList_GET_ITEM(spares, self.spare_next)
-            self.spare_next += 1
-            if _refcount(item) == 1:
-                return <object>item
-        return None
+    cdef void _wake_waiting(self) noexcept:
+        """The waiting units the caller has let go of become spares; the others are dropped."""
+        cdef int k
+        cdef PyObject* unit
+        for k in range(self.waiting_count):
+            unit = self.waiting[k]
+            if _refcount(unit) == 1 and self.spare_count < _SPARES:
+                self.spares[self.spare_count] = unit
+                self.spare_count += 1
+            else:
+                Py_DECREF(<object>unit)
+        self.waiting_count = 0
+
+    cdef void _release(self, PyObject* unit) noexcept:
+        """Take an owned reference to an item out of a list: a spare if it is a unit of ours
+        that nothing else holds, waiting if the caller holds it (while there is room), else
+        dropped."""
+        if not _refillable(unit):  # something the caller put in the list
+            Py_DECREF(<object>unit)
+            return
+        if _refcount(unit) == 1:
+            if self.spare_count < _SPARES:
+                self.spares[self.spare_count] = unit
+                self.spare_count += 1
+                return
+        elif self.waiting_count < _WAITING:
+            self.waiting[self.waiting_count] = unit
+            self.waiting_count += 1
+            return
+        Py_DECREF(<object>unit)
+
+    cdef inline object _new_unit(self, object text, object start, object end, object byte_start,
+                                 object byte_end, object tokens, object score):
+        """A unit with these fields: a spare refilled, or a new one."""
+        cdef PyObject* spare
+        if self.spare_count:
+            self.spare_count -= 1
+            spare = self.spares[self.spare_count]
+            unit = tokbytes_unit8_refill(
+                <object>spare, text, start, end, byte_start, byte_end, tokens, score
+            )
+            Py_DECREF(<object>spare)  # (the spare's reference: refill returned a new one)
+            return unit
+        return _unit_of(text, start, end, byte_start, byte_end, tokens, score)
 
     cdef object _take_all(self, object records):
         """Several records, all or none: a record the feeder does not take (somewhere in the
@@ -1314,7 +1381,7 @@ cdef class CharFeeder(_Feeder):
         cdef Py_ssize_t n_history = len(self.history) if self.history is not None else 0
         cdef list units = []
         for record in records:
-            found = self._take(record)
+            found = self._take(record, None)
             if found is None:
                 self.seen, self.pend_first = seen, pend_first
                 self.reported_tokens, self.inc_first = reported_tokens, inc_first
@@ -1335,8 +1402,9 @@ cdef class CharFeeder(_Feeder):
             units += <list>found
         return units
 
-    cdef object _take(self, object record):
-        """The units one record finishes, or None, changing nothing."""
+    cdef object _take(self, object record, list reuse):
+        """The units one record finishes, or None, changing nothing. ``reuse``: a list only
+        the feeder holds, refilled with them (see ``returned``), or None for a new list."""
         cdef PyObject* lp_found = NULL
         cdef Py_ssize_t cap = self.scratch_cap
         cdef Py_ssize_t m = _plain_record(
@@ -1391,8 +1459,19 @@ cdef class CharFeeder(_Feeder):
         # Pass 2: the units (all characters but a held last one, for graphemes).
         cdef bint was_pending = self.head_len > 0
         cdef Py_ssize_t emit = count - 1 if self.graphemes and count else count, i, t
-        cdef list units = PyList_New(emit)
-        cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value
+        cdef list units
+        cdef Py_ssize_t have = 0
+        cdef PyObject* slot
+        if reuse is None:
+            units = PyList_New(emit)
+        else:
+            units, have = reuse, PyList_GET_SIZE(reuse)
+            if have > emit:  # the slots past the new units: spares (or waiting)
+                for i in range(emit, have):
+                    self._release(PyList_GET_ITEM(units, i))  # (the list's reference, taken)
+                Py_SET_SIZE(units, emit)
+                have = emit
+        cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value, text
         cdef object start_obj, byte_start_obj = None
         if self.last_end_obj is not None and self.last_end == self.char_pos:
             start_obj = self.last_end_obj
@@ -1439,19 +1518,30 @@ cdef class CharFeeder(_Feeder):
             else:
                 byte_end_obj = PyLong_FromLongLong(info.byte_end)
             self._append_text(info.data, info.size)
-            unit = self._recycled()
-            if unit is not None:
-                unit = tokbytes_unit8_refill(
-                    unit, PyUnicode_FromOrdinal(info.code), start_obj, end_obj, byte_start_obj,
-                    byte_end_obj, tokens, score
-                )
+            text = _char_str(info.code)
+            if i < have:
+                slot = PyList_GET_ITEM(units, i)
+                if _refcount(slot) == 1 and _refillable(slot):  # only the list holds it
+                    tokbytes_unit8_refill(
+                        <object>slot, text, start_obj, end_obj, byte_start_obj, byte_end_obj,
+                        tokens, score
+                    )
+                else:  # the caller holds it: a unit in its place
+                    unit = self._new_unit(
+                        text, start_obj, end_obj, byte_start_obj, byte_end_obj, tokens, score
+                    )
+                    Py_INCREF(unit)
+                    PyList_SET_ITEM(units, i, unit)
+                    self._release(slot)
             else:
-                unit = _unit_of(
-                    PyUnicode_FromOrdinal(info.code), start_obj, end_obj, byte_start_obj,
-                    byte_end_obj, tokens, score
+                unit = self._new_unit(
+                    text, start_obj, end_obj, byte_start_obj, byte_end_obj, tokens, score
                 )
-            Py_INCREF(unit)
-            PyList_SET_ITEM(units, i, unit)
+                if reuse is None:
+                    Py_INCREF(unit)
+                    PyList_SET_ITEM(units, i, unit)
+                else:
+                    PyList_Append(units, unit)
             ch += 1
             start_obj, byte_start_obj = end_obj, byte_end_obj
         if emit:
