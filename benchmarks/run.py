@@ -277,25 +277,27 @@ def stream_decoder() -> tuple[Any, str]:
 def _stream(
     decoder_class: Any, level: str, *, as_list: bool = False
 ) -> Callable[[Sequence[dict[str, Any]]], float]:
-    """One record per ``feed()`` (``feed(record)``, or ``feed([record])`` with ``as_list``)."""
+    """One record per ``feed()`` (``feed(record)``, or ``feed([record])`` with ``as_list``),
+    written as a user writes it (no helper call per record)."""
 
     def run(records: Sequence[dict[str, Any]]) -> float:
         decoder = decoder_class(level=level)
         total = 0.0
         feed = decoder.feed
-        for record in map(_one_list, records) if as_list else records:
-            for unit in feed(record):
-                total += unit.logprob
+        if as_list:
+            for record in records:
+                for unit in feed([record]):
+                    total += unit.logprob
+        else:
+            for record in records:
+                for unit in feed(record):
+                    total += unit.logprob
         for unit in decoder.close():
             total += unit.logprob
         return total
 
     run.__name__ = f"stream_{level}" + ("_list" if as_list else "")
     return run
-
-
-def _one_list(record: dict[str, Any]) -> list[dict[str, Any]]:
-    return [record]
 
 
 def _pure(function: Callable[..., Any]) -> Callable[..., Any]:
