@@ -870,7 +870,6 @@ def test_units_a_caller_keeps_never_change_when_the_feeder_reuses_units(
     assert unit is None or _bits(tuple(unit)) in emitted
 
 
-
 @needs_core
 def test_a_long_returned_list_is_not_kept_for_reuse() -> None:
     """A list of more than 256 units (several records fed at once) is not refilled by the
@@ -892,22 +891,23 @@ def test_a_long_returned_list_is_not_kept_for_reuse() -> None:
     assert later == [tuple(u) for u in tokbytes.decode(records).chars[402:]]
 
 
+def _callers_unit() -> Any:
+    """A unit made the way a caller makes one (``Unit(...)``)."""
+    return tokbytes.Unit(chr(0x263A), 5, 6, 9, 12, (2, 3), -0.25, None)
+
+
 def _tamper(out: list[Any], how: str) -> None:
     """What a caller may do to a list ``feed()`` returned before letting go of it."""
     if how == "foreign":  # objects that are not units, one held elsewhere, one not
-        out[:] = [[0] * 8, "held elsewhere", tuple(range(8))] + out
+        out[:] = [[0] * 8, "held elsewhere", tuple(range(8)), *out]
     elif how == "own_units":  # units the caller made, one with replaced_bytes
-        out[:] = [tokbytes.Unit("x", 0, 1, 0, 1, (0,), -1.0, b"\xff"), *out, Unit8()]
+        out[:] = [tokbytes.Unit("x", 0, 1, 0, 1, (0,), -1.0, b"\xff"), *out, _callers_unit()]
     elif how == "grown":
         out.extend(tokbytes.Unit("y", 0, 1, 0, 1, (0,), -1.0, None) for _ in range(300))
     elif how == "emptied":
         out.clear()
     elif how == "reversed":
         out.reverse()
-
-
-def Unit8() -> Any:  # noqa: N802 (a unit made the way the caller makes one)
-    return tokbytes.Unit(chr(0x263A), 5, 6, 9, 12, (2, 3), -0.25, None)
 
 
 @needs_core
@@ -937,6 +937,7 @@ def test_a_list_the_caller_changed_and_let_go_of_never_leaks_into_units(
     emitted += [_bits(tuple(u)) for u in decoder.close()]
     doc = tokbytes.decode(payload.tokens)
     assert emitted == [_bits(tuple(u)) for u in doc.chars]
+
 
 # -- the streaming decoder's word window ---------------------------------------------------------
 
