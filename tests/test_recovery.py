@@ -285,7 +285,11 @@ def test_a_text_the_tokens_cannot_spell_is_an_error_or_a_problem(
     doc = tokbytes.decode(records, text=reported, errors="replace")
     assert doc.text == payload.text
     mismatches = [p for p in doc.problems if p.kind == ("truncated" if held else "text_mismatch")]
-    assert len(mismatches) == 1 and mismatches[0].token is not None
+    assert len(mismatches) == 1
+    # the token concerned, or none where there are no tokens
+    token = mismatches[0].token
+    assert token is None if not records else 0 <= token < len(records)
+    assert info.value.token == token
 
 
 # -- examples --------------------------------------------------------------------------------------
@@ -300,6 +304,10 @@ def test_only_u_fffd_after_the_tokens_text_is_a_cut_not_a_mismatch(records: list
         assert info.value.truncated == (kind == "truncated")
         doc = tokbytes.decode(records, text=spelled + tail, errors="replace")
         assert doc.text == spelled and [p.kind for p in doc.problems] == [kind]
+        # the last token, or none (not a "token 0" that does not exist)
+        last = len(records) - 1 if records else None
+        assert info.value.token == doc.problems[0].token == last
+        assert doc.problems[0].message.startswith("no token: " if last is None else "token 0: ")
 
 
 def test_bytes_that_spell_the_text_are_never_changed() -> None:

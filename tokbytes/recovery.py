@@ -806,6 +806,13 @@ def _around(data: bytes, at: int, before: int = 12, after: int = 24) -> str:
     return data[low:high].decode("utf-8", "replace")
 
 
+def _where(token: int | None, first_index: int) -> str:
+    """How a message names the token concerned: ``token N``, or where there is none."""
+    if token is not None:
+        return f"token {token}"
+    return "no token" if first_index == 0 else f"past the last token ({first_index - 1})"
+
+
 def _mismatch(
     parts: list[bytes],
     candidates: list[tuple[BytesSource, list[bytes]]],
@@ -829,11 +836,13 @@ def _mismatch(
     suffix = _common_prefix(joined[::-1], target[::-1])
     end = max(start, len(joined) - suffix)
     ends = list(accumulate(map(len, new)))
-    token = first_index + min(bisect_right(ends, start), max(len(new) - 1, 0))
+    token: int | None = None  # no token here: the reported text has text past the last one
+    if new:
+        token = first_index + min(bisect_right(ends, start), len(new) - 1)
     ours, theirs = _around(joined, start), _around(target, start)
     lossy = sum(1 for part in new if not part or _FFFD in part)
     message = (
-        f"token {token}: the tokens' text differs from the reported text at byte "
+        f"{_where(token, first_index)}: the tokens' text differs from the reported text at byte "
         f"{start + first_byte}: "
         f"tokens give {ours!r}, the reported text has {theirs!r}"
         + (f" ({lossy} lossy tokens could not be realigned)" if lossy else "")
@@ -1104,9 +1113,9 @@ def _only_truncated(alignment: Alignment, text: str) -> bool:
 def _cut_inside(alignment: Alignment, errors: Errors) -> Alignment:
     """The tokens' text, and a ``"truncated"`` problem (strict: the truncated DecodeError)."""
     size = len(alignment.buffer)
-    last = max(len(alignment) - 1, 0)
+    last = len(alignment) - 1 if len(alignment) else None
     message = (
-        f"token {last}: the reported text ends with U+FFFD for bytes no token carries, at byte "
+        f"{_where(last, 0)}: the reported text ends with U+FFFD for bytes no token carries, at byte "
         f"{size}: the answer was cut inside a character (llama.cpp holds the bytes of an "
         "unfinished character back)"
     )
