@@ -32,10 +32,10 @@ import tokbytes.strategies as tbst
 from tests.shared_data import require_shared
 from tokbytes import _speedups, segmentation, units
 from tokbytes.alignment import left_sum
+from tokbytes.byte_reader import token_says as _token_says
 from tokbytes.escapes import token_text_to_bytes
 from tokbytes.recovery import doubtful, suspicious
 from tokbytes.segmentation import _icu_pieces, _words_of_pieces, word_class
-from tokbytes.stream import _token_says
 from tokbytes.units import grapheme_class
 
 needs_core = pytest.mark.skipif(
@@ -750,7 +750,7 @@ _TOKEN_BYTES = (
 @given(_TOKEN_BYTES, st.data())
 def test_the_cores_escape_check_is_the_byte_readers_rule(data: bytes, draw: st.DataObject) -> None:
     """The feeder's check of a token string against the bytes: the backslashreplace decode
-    done in C, and the whole check equal to ``stream._token_says``, which never takes a token
+    done in C, and the whole check equal to ``byte_reader.token_says``, which never takes a token
     the byte reader's rule holds (``recovery.doubtful``)."""
     core = _speedups.core
     assert core is not None
@@ -786,7 +786,8 @@ def test_the_core_takes_openai_escapes_and_keeps_the_readers_copy(level: str) ->
         decoder = tokbytes.StreamDecoder(level, keep_history=True)  # type: ignore[arg-type]
         fed = [_bits(tuple(u)) for r in records for u in decoder.feed(r)]
         armed = decoder._feeder is not None
-        copy = (bytes(decoder._all_bytes), list(decoder._all_ends), decoder._all_logprobs[:])
+        reader = decoder._reader
+        copy = (bytes(reader.all_bytes), list(reader.all_ends), reader.all_logprobs[:])
         seen, history = decoder.tokens_seen, len(decoder.records)
         closed = _outcome(lambda: [_bits(tuple(u)) for u in decoder.close("가 a😊c")])
         return armed, fed, copy, seen, history, closed, decoder.text, decoder.problems

@@ -12,7 +12,8 @@ import codecs
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokbytes
+import tokbytes.stream as stream_module
 from tests import oracle
 from tests.hypothesis_profile import scaled
 from tests.shared_data import require_shared
@@ -28,10 +30,13 @@ from tests.test_units import unicode_cases
 from tests.texts import ATOMS, records, splits
 from tests.texts import logprobs as logprob_values
 from tests.texts import payloads as byte_payloads
+from tokbytes import _speedups
+from tokbytes.direct_window import DirectWindow
 from tokbytes.records import Unit
 from tokbytes.recovery import BYTE_SYMBOLS
 from tokbytes.strategies import payloads, stream_chunkings
 from tokbytes.stream import StreamDecoder, astream_units, stream_units
+from tokbytes.unit_window import UnitWindow
 
 LEVELS = ("char", "grapheme", "word")
 ATTRIBUTIONS = ("cover", "split")
@@ -84,25 +89,51 @@ def one_byte_tokens(data: bytes, logprob: float = -0.01) -> list[dict[str, objec
     return records([bytes([b]) for b in data], [logprob] * len(data))
 
 
+@contextmanager
+def rule_alone() -> Iterator[None]:
+    """Streams through the unit window's rule alone: no shortcuts (``DirectWindow``), no
+    compiled feeder."""
+    saved = stream_module.WINDOW
+    stream_module.WINDOW = UnitWindow
+    try:
+        with _speedups.forced_pure():
+            assert type(StreamDecoder()._window) is UnitWindow
+            yield
+    finally:
+        stream_module.WINDOW = saved
+
+
+# How streams run: as users get them (shortcuts and, when built, the compiled feeders), and the
+# rule alone (unit_window.UnitWindow): both must equal batch.
+WINDOWS = {"as_shipped": nullcontext, "rule_alone": rule_alone}
+
+
 # -- equality with batch -----------------------------------------------------------------------
 
 
+def test_streams_use_the_window_with_shortcuts() -> None:
+    assert type(StreamDecoder()._window) is DirectWindow
+
+
+@pytest.mark.parametrize("window", WINDOWS)
 @settings(max_examples=scaled(60), deadline=None)
 @given(st.data())
-def test_streamed_units_equal_batch_for_every_chunking(data: st.DataObject) -> None:
+def test_streamed_units_equal_batch_for_every_chunking(window: str, data: st.DataObject) -> None:
     payload = data.draw(payloads(top_logprobs=0, max_token_bytes=6))
     chunks = data.draw(stream_chunkings(payload))
     for level in LEVELS:
         for attribution in ATTRIBUTIONS:
             expected = batch(payload.tokens, level, attribution=attribution)
-            assert streamed(chunks, level, attribution=attribution) == expected
-            assert streamed(payload.tokens, level, attribution=attribution) == expected
+            with WINDOWS[window]():
+                assert streamed(chunks, level, attribution=attribution) == expected
+                assert streamed(payload.tokens, level, attribution=attribution) == expected
 
 
+@pytest.mark.parametrize("window", WINDOWS)
 @settings(max_examples=scaled(80), deadline=None)
 @given(byte_payloads(allow_empty=True), st.data())
 def test_streamed_units_equal_batch_with_invalid_bytes_and_empty_tokens(
-    payload: tuple[str, list[bytes], list[float]], data: st.DataObject
+    window: str, payload: tuple[str, list[bytes], list[float]], data: st.DataObject
 ) -> None:
     _, parts, lps = payload
     # Corrupt some bytes and maybe cut the end off: invalid sequences, truncated tails.
@@ -122,8 +153,9 @@ def test_streamed_units_equal_batch_with_invalid_bytes_and_empty_tokens(
             for attribution in ATTRIBUTIONS:
                 options = {"errors": errors, "attribution": attribution}
                 expected = outcome(batch, tokens, level, **options)
-                assert outcome(streamed, chunks, level, **options) == expected
-                assert outcome(streamed, tokens, level, **options) == expected
+                with WINDOWS[window]():
+                    assert outcome(streamed, chunks, level, **options) == expected
+                    assert outcome(streamed, tokens, level, **options) == expected
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -408,7 +440,8 @@ def test_memory_stays_bounded_by_what_is_pending() -> None:
         most = 0
         for token in tokens:
             decoder.feed(token)
-            most = max(most, len(decoder._parts))  # the window: pending tokens only
+            decoder._flush()  # (the compiled feeder keeps the window while armed)
+            most = max(most, len(decoder._window.parts))  # the window: pending tokens only
         assert most <= 12, (level, attribution, most)
         decoder.close()
         assert decoder.text == data.decode()

@@ -1066,7 +1066,7 @@ cdef bint _legacy_prefix(object token) noexcept:
 
 cdef bint _token_says(object token, const unsigned char* data, Py_ssize_t size,
                       object token_to_bytes) except -1:
-    """``stream._token_says``: the token string says these bytes, so no reading of it can
+    """``byte_reader.token_says``: the token string says these bytes, so no reading of it can
     change them (``recovery.doubtful`` is False). Escapes are compared without decoding when
     the bytes hold no backslash of their own and do not begin with ``bytes:`` (then the
     backslashreplace form reads back as these bytes); otherwise ``token_to_bytes`` decides."""
@@ -1093,7 +1093,7 @@ def backslashreplaced(str token, bytes data):
 
 
 def token_says(str token, bytes data, token_to_bytes):
-    """The feeder's escape check, ``stream._token_says`` (tests)."""
+    """The feeder's escape check, ``byte_reader.token_says`` (tests)."""
     return _token_says(
         token, <const unsigned char*>PyBytes_AS_STRING(data), len(data), token_to_bytes
     )
@@ -1240,14 +1240,14 @@ cdef class CharFeeder(_Feeder):
     arms it only while that path applies: no token held, bytes as given): a dict whose
     ``bytes`` is a non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD or
     ``▁``, whose ``logprob`` is a float <= 1e-6, and whose ``token``, when a str, says these
-    bytes (``stream._token_says``: no escapes, or escapes of exactly these bytes); and of those
+    bytes (``byte_reader.token_says``: no escapes, or escapes of exactly these bytes); and of those
     only the ones whose bytes continue valid UTF-8 and, for graphemes, whose characters cannot
     join a neighbour (not in ``units._JOINING``: a grapheme is then one character, see
     ``units.grapheme_bounds``). A list or tuple of such records is taken all or none.
     Like the fast path it appends the record to ``history`` (when kept) and the token to the
     byte reader's copy (``all_bytes``, ``all_ends``, ``all_logprobs``: the decoder's own objects).
-    It returns the units the records finish, made as ``StreamDecoder._next_chars`` (characters)
-    and ``StreamDecoder._direct`` (graphemes, the last character held back) make them, or None
+    It returns the units the records finish, made as ``DirectWindow._next_chars`` (characters)
+    and ``DirectWindow._direct`` (graphemes, the last character held back) make them, or None
     ("not mine") without changing anything.
 
     The window: see :class:`_Feeder`.
@@ -2058,7 +2058,7 @@ cdef class SegmentFeeder(_Feeder):
     Takes the records :class:`CharFeeder` takes (as a record or a one-record list) whose
     characters are of the word break classes :func:`_word_break` handles (graphemes: the
     classes of :func:`_grapheme_break`), and returns the units they finish as
-    ``StreamDecoder._direct_words`` (``_direct``) makes them: a word boundary is final once two
+    ``DirectWindow._direct_words`` (``_direct``) makes them: a word boundary is final once two
     characters other than Extend/Format/ZWJ follow it (``segmentation._final_limit``), a
     grapheme boundary once one character does; a word is a segment without its edge
     whitespace; a unit's tokens are those
