@@ -50,6 +50,7 @@ cdef extern from "Python.h":
     object PyUnicode_DecodeUTF8(const char*, Py_ssize_t, const char*)
     Py_ssize_t PyUnicode_FindChar(object, Py_UCS4, Py_ssize_t, Py_ssize_t, int) except -2
     void PyObject_GC_UnTrack(void*)
+    int PyObject_GC_IsTracked(object)
     int PY_VERSION_HEX
     int PyList_SetSlice(object, Py_ssize_t, Py_ssize_t, PyObject*) except -1
     void Py_SET_SIZE(object, Py_ssize_t)
@@ -533,11 +534,15 @@ cdef extern from *:
 
 
 cdef inline bint _refillable(PyObject* item) noexcept:
-    """A unit as the core makes them: of type ``Unit`` exactly, ``replaced_bytes`` None (a list
-    returned to the caller may come back holding anything)."""
-    return <PyTypeObject*>Py_TYPE(<object>item) == _UNIT and PyTuple_GET_ITEM(
-        <object>item, 7
-    ) == <PyObject*>None
+    """A unit as the core makes them: of type ``Unit`` exactly, untracked by the garbage
+    collector (its fields are strings, ints, a tuple of ints and a float: dropping them runs no
+    Python code), ``replaced_bytes`` None. A list returned to the caller may come back holding
+    anything."""
+    return (
+        <PyTypeObject*>Py_TYPE(<object>item) == _UNIT
+        and not PyObject_GC_IsTracked(<object>item)
+        and PyTuple_GET_ITEM(<object>item, 7) == <PyObject*>None
+    )
 
 
 cdef inline object _make_unit(object text, long long start, long long end, long long byte_start,
@@ -1467,9 +1472,9 @@ cdef class CharFeeder(_Feeder):
         else:
             units, have = reuse, PyList_GET_SIZE(reuse)
             if have > emit:  # the slots past the new units: spares (or waiting)
+                Py_SET_SIZE(units, emit)  # (first: dropping the caller's objects may run code)
                 for i in range(emit, have):
                     self._release(PyList_GET_ITEM(units, i))  # (the list's reference, taken)
-                Py_SET_SIZE(units, emit)
                 have = emit
         cdef object single = None, tokens, score, unit, end_obj, byte_end_obj, value, text
         cdef object start_obj, byte_start_obj = None
