@@ -1241,7 +1241,7 @@ cdef class CharFeeder(_Feeder):
     """``StreamDecoder`` characters or graphemes (cover scores) fed plain records.
 
     Owns the decoder's window while it is armed (``stream.py``: ``_arm``/``_flush``/``_disarm``).
-    :meth:`feed` takes exactly the records ``ByteReader.verified`` passes (the decoder
+    :meth:`feed` takes exactly the records ``ByteReader.take_verified`` takes (the decoder
     arms it only while that path applies: no token held, bytes as given): a dict whose
     ``bytes`` is a non-empty list of ints 2-255 not starting with ``<`` nor holding U+FFFD or
     ``▁``, whose ``logprob`` is a float <= 1e-6, and whose ``token``, when a str, says these
@@ -1249,7 +1249,7 @@ cdef class CharFeeder(_Feeder):
     only the ones whose bytes continue valid UTF-8 and, for graphemes, whose characters cannot
     join a neighbour (not in ``units._JOINING``: a grapheme is then one character, see
     ``units.grapheme_bounds``). A list or tuple of such records is taken all or none.
-    Like ``ByteReader.take`` it appends the record to ``history`` (when kept) and the token to the
+    Like ``ByteReader.take_verified`` it appends the record to ``history`` (when kept) and the token to the
     byte reader's copy (``all_bytes``, ``all_ends``, ``all_logprobs``: the decoder's own objects).
     It returns the units the records finish, made as ``DirectWindow._next_chars`` (characters)
     and ``DirectWindow._direct`` (graphemes, the last character held back) make them, or None
@@ -2009,7 +2009,7 @@ def grapheme_breaks(str text):
 
 cdef Py_ssize_t _plain_record(object record, unsigned char** scratch, Py_ssize_t* cap,
                               object token_to_bytes, PyObject** logprob) except -2:
-    """The bytes of a record ``ByteReader.verified`` passes, into ``scratch``: their
+    """The bytes of a record ``ByteReader.take_verified`` takes, into ``scratch``: their
     count, or -1 ("not mine"); see :class:`CharFeeder` for the conditions."""
     if type(record) is not dict:
         return -1

@@ -36,10 +36,10 @@ _SPACE_PIECE = "\u2581".encode()
 class ByteReader:
     """Token bytes as ``decode`` reads them, and whether the stream must wait (``holding``).
 
-    ``plain`` says that :meth:`verified` applies: the bytes of a plain record go on as given
+    ``plain`` says that :meth:`take_verified` applies: the bytes of a plain record go on as given
     (``token_format="bytes"``, or ``"auto"`` once a token ruled BPE symbols out, and nothing
-    held). The compiled core's feeders do what :meth:`verified` and :meth:`take` do, in C, and
-    append to the same copy (``all_bytes``, ``all_ends``, ``all_logprobs``) and history.
+    held). The compiled core's feeders do what :meth:`take_verified` does, in C, and append to
+    the same copy (``all_bytes``, ``all_ends``, ``all_logprobs``) and history.
     """
 
     __slots__ = (
@@ -83,9 +83,10 @@ class ByteReader:
         """Tokens wait for the evidence: a doubtful token, or a possible BPE-symbol leak."""
         return self.doubt or (self.bpe_hold and self.bpe_possible)
 
-    def verified(self, record: Any) -> tuple[bytes, float] | None:
-        """The bytes and logprob of one plain OpenAI-style record whose bytes no reading can
-        change (while :attr:`plain`), or None: :meth:`read` then decides."""
+    def take_verified(self, record: Any) -> tuple[bytes, float] | None:
+        """Keep one plain OpenAI-style record whose bytes no reading can change (while
+        :attr:`plain`) and return its bytes and logprob; or None, keeping nothing: :meth:`read`
+        then decides."""
         if not self.plain or type(record) is not dict or "logprob" not in record:
             return None
         raw, logprob = record.get("bytes"), record["logprob"]
@@ -100,23 +101,22 @@ class ByteReader:
             return None
         token = record.get("token")
         if (
-            data
-            and b"\0" not in data
-            and b"\1" not in data
-            and data[0] != 60  # "<": maybe a <0xNN> piece
-            and _FFFD not in data
-            and _SPACE_PIECE not in data
-            and (type(token) is not str or token_says(token, data))
+            not data
+            or b"\0" in data
+            or b"\1" in data
+            or data[0] == 60  # "<": maybe a <0xNN> piece
+            or _FFFD in data
+            or _SPACE_PIECE in data
+            or (type(token) is str and not token_says(token, data))
         ):
-            return data, logprob
-        return None
-
-    def take(self, record: Any, data: bytes, logprob: float) -> None:
-        """Keep a record :meth:`verified` passed."""
+            return None
         if self.history is not None:
             self.history.append(record)
         self.seen += 1
-        self._copy(data, logprob)
+        self.all_bytes += data
+        self.all_ends.append(len(self.all_bytes))
+        self.all_logprobs.append(logprob)
+        return data, logprob
 
     def read(
         self,
@@ -133,7 +133,9 @@ class ByteReader:
         for data, logprob, source, token in zip(parts, logprobs, sources, tokens):
             index = self.seen
             self.seen += 1
-            self._copy(data, logprob)
+            self.all_bytes += data
+            self.all_ends.append(len(self.all_bytes))
+            self.all_logprobs.append(logprob)
             if source != "bytes":
                 self.all_sources[index] = source
             if explicit:
@@ -178,11 +180,6 @@ class ByteReader:
         for k, token in self.all_tokens.items():
             tokens[k] = token
         return parts, sources, tokens
-
-    def _copy(self, data: bytes, logprob: float) -> None:
-        self.all_bytes += data
-        self.all_ends.append(len(self.all_bytes))
-        self.all_logprobs.append(logprob)
 
 
 def token_says(token: str, data: bytes) -> bool:

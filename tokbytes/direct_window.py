@@ -35,7 +35,9 @@ class DirectWindow(UnitWindow):
             units = self._next_chars(data, logprob)
             if units is not None:
                 return units
-        return super().take(data, logprob)
+        self.parts.append(data)  # (UnitWindow.take, without a super() call per token)
+        self.logprobs.append(logprob)
+        return self.advance(final=False)
 
     def advance(self, *, final: bool) -> list[Unit]:
         if self.parts:

@@ -208,10 +208,9 @@ class StreamDecoder:
             )
         self._disarm()
         reader, window = self._reader, self._window
-        verified = reader.verified(x)
+        verified = reader.take_verified(x)
         if verified is not None:  # one plain record, bytes as given: the common case
             data, logprob = verified
-            reader.take(x, data, logprob)
             try:
                 units = window.take(data, logprob)
             except Exception:
