@@ -872,6 +872,34 @@ def test_units_a_caller_keeps_never_change_when_the_feeder_reuses_units(
 
 
 @needs_core
+@pytest.mark.parametrize("as_list", [False, True])
+def test_lists_and_units_the_caller_keeps_are_never_refilled(as_list: bool) -> None:
+    """The deterministic core of the property above: lists kept whole, a unit kept from a
+    list let go of, and the loop's last unit keep their values over many feeds."""
+    records = [
+        {"token": " ab", "bytes": [32, 97, 98], "logprob": -0.25 - k / 64} for k in range(40)
+    ]
+    decoder = tokbytes.StreamDecoder("char")
+    held: list[tuple[Any, Any]] = []
+    unit: Any = None
+    for k, record in enumerate(records):
+        out = decoder.feed([record] if as_list else record)
+        if k == 1:
+            assert type(decoder._feeder).__name__ == "CharFeeder"  # the core took it
+        if k % 3 == 0:
+            held.append((out, [tuple(u) for u in out]))  # the list kept whole
+        elif k % 3 == 1:
+            held.append((out[1], tuple(out[1])))  # one unit kept
+        for unit in out:  # noqa: B007 (the loop variable outlives the loop)
+            pass
+        last = tuple(unit)
+        del out
+    for value, values in held:
+        now = [tuple(u) for u in value] if isinstance(value, list) else tuple(value)
+        assert now == values
+    assert tuple(unit) == last == tuple(tokbytes.decode(records).chars[-1])
+
+@needs_core
 def test_a_long_returned_list_is_not_kept_for_reuse() -> None:
     """A list of more than 256 units (several records fed at once) is not refilled by the
     next feed (its storage would stay that large): the units still come out as batch ones, and
