@@ -628,6 +628,29 @@ def _stream_picture(
     return out
 
 
+def _pictures(
+    records: list[Any], feeds: list[int], peeks: list[bool], options: dict[str, Any]
+) -> tuple[list[Any], list[Any]]:
+    """:func:`_stream_picture` with the compiled core, and on the pure-Python path."""
+    compiled = _stream_picture(records, feeds, peeks, options)
+    with _speedups.forced_pure():
+        pure = _stream_picture(records, feeds, peeks, options)
+    return compiled, pure
+
+
+# one record (or a one-record list) or two per feed, for 40 feeds; how often the state is read
+_ONE_OR_TWO = st.lists(st.integers(1, 2), min_size=40, max_size=40)
+_PEEKS = st.lists(st.booleans(), min_size=1, max_size=3)
+
+
+def _window_payloads(handled: str, handed_on: str) -> st.SearchStrategy[tbst.Payload]:
+    """Payloads of the characters a core window handles, or of those and some it hands back."""
+    return tbst.payloads(
+        st.text(alphabet=handled, max_size=40) | st.text(alphabet=handled + handed_on, max_size=40),
+        top_logprobs=0,
+    )
+
+
 _ODD_TOKENS = [
     ("<0xEA>", b"<0xEA>"),
     ("<b>", b"<b>"),
@@ -675,9 +698,7 @@ def test_stream_compiled_equals_pure_bit_for_bit(
     given_input: tuple[list[Any], list[int], list[bool], dict[str, Any]],
 ) -> None:
     records, feeds, peeks, options = given_input
-    compiled = _stream_picture(records, feeds, peeks, options)
-    with _speedups.forced_pure():
-        pure = _stream_picture(records, feeds, peeks, options)
+    compiled, pure = _pictures(records, feeds, peeks, options)
     assert compiled == pure
 
 
@@ -809,7 +830,7 @@ def test_the_core_takes_openai_escapes_and_keeps_the_readers_copy(level: str) ->
         top_logprobs=0,
     ),
     st.sampled_from(LEVELS[:2]),
-    st.lists(st.integers(1, 2), min_size=40, max_size=40),
+    _ONE_OR_TWO,
 )
 def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
     payload: tbst.Payload, level: str, feeds: list[int]
@@ -817,9 +838,7 @@ def test_latin_streams_take_the_compiled_path_and_agree_bit_for_bit(
     """Mostly the compiled path (graphemes of one character), with the characters that hand
     the window back (combining marks, CR, Hangul jamo, ZWJ, regional indicators) mixed in."""
     options = {"level": level}
-    compiled = _stream_picture(payload.tokens, feeds, [False, True], options)
-    with _speedups.forced_pure():
-        pure = _stream_picture(payload.tokens, feeds, [False, True], options)
+    compiled, pure = _pictures(payload.tokens, feeds, [False, True], options)
     assert compiled == pure
 
 
@@ -898,6 +917,7 @@ def test_lists_and_units_the_caller_keeps_are_never_refilled(as_list: bool) -> N
         now = [tuple(u) for u in value] if isinstance(value, list) else tuple(value)
         assert now == values
     assert tuple(unit) == last == tuple(tokbytes.decode(records).chars[-1])
+
 
 @needs_core
 def test_a_long_returned_list_is_not_kept_for_reuse() -> None:
@@ -1013,13 +1033,9 @@ def test_the_cores_word_breaks_are_regexs(text: str) -> None:
 @needs_core
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
-    tbst.payloads(
-        st.text(alphabet=_WORD_HANDLED, max_size=40)
-        | st.text(alphabet=_WORD_HANDLED + _WORD_HANDED_ON, max_size=40),
-        top_logprobs=0,
-    ),
-    st.lists(st.integers(1, 2), min_size=40, max_size=40),
-    st.lists(st.booleans(), min_size=1, max_size=3),
+    _window_payloads(_WORD_HANDLED, _WORD_HANDED_ON),
+    _ONE_OR_TWO,
+    _PEEKS,
 )
 def test_word_streams_take_the_compiled_path_and_agree_bit_for_bit(
     payload: tbst.Payload, feeds: list[int], peeks: list[bool]
@@ -1028,9 +1044,7 @@ def test_word_streams_take_the_compiled_path_and_agree_bit_for_bit(
     classes that hand the window back mixed in, and the state read between feeds (which hands
     the frontier's context back to the Python path): the same units, bits and state."""
     options = {"level": "word"}
-    compiled = _stream_picture(payload.tokens, feeds, peeks, options)
-    with _speedups.forced_pure():
-        pure = _stream_picture(payload.tokens, feeds, peeks, options)
+    compiled, pure = _pictures(payload.tokens, feeds, peeks, options)
     assert compiled == pure
 
 
@@ -1076,13 +1090,9 @@ def test_the_cores_grapheme_breaks_are_regexs(text: str) -> None:
 @needs_core
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(
-    tbst.payloads(
-        st.text(alphabet=_GRAPHEME_HANDLED + "b c", max_size=40)
-        | st.text(alphabet=_GRAPHEME_HANDLED + _GRAPHEME_HANDED_ON, max_size=40),
-        top_logprobs=0,
-    ),
-    st.lists(st.integers(1, 2), min_size=40, max_size=40),
-    st.lists(st.booleans(), min_size=1, max_size=3),
+    _window_payloads(_GRAPHEME_HANDLED + "b c", _GRAPHEME_HANDED_ON),
+    _ONE_OR_TWO,
+    _PEEKS,
 )
 def test_cluster_streams_take_the_compiled_path_and_agree_bit_for_bit(
     payload: tbst.Payload, feeds: list[int], peeks: list[bool]
@@ -1090,9 +1100,7 @@ def test_cluster_streams_take_the_compiled_path_and_agree_bit_for_bit(
     """Graphemes of several characters (emoji ZWJ sequences, skin tones, flags, keycaps,
     combining marks, Hangul jamo, CR LF) through the core's SegmentFeeder: the same units."""
     options = {"level": "grapheme"}
-    compiled = _stream_picture(payload.tokens, feeds, peeks, options)
-    with _speedups.forced_pure():
-        pure = _stream_picture(payload.tokens, feeds, peeks, options)
+    compiled, pure = _pictures(payload.tokens, feeds, peeks, options)
     assert compiled == pure
 
 
