@@ -636,7 +636,7 @@ cdef class Aligned:
 
     cdef inline object char_text(self, Py_ssize_t start, Py_ssize_t end):
         if end - start == 1:
-            return PyUnicode_FromOrdinal(PyUnicode_READ_CHAR(self.text, start))
+            return _char_str(PyUnicode_READ_CHAR(self.text, start))
         return PyUnicode_Substring(self.text, start, end)
 
     def logprobs_of(self, starts, ends, Py_ssize_t lo, Py_ssize_t hi, bint split, whole=None):
