@@ -412,9 +412,17 @@ def word_class(char: str) -> int:
     >>> [word_class(c) for c in "a1 \u0301😊\u05d0"]
     [1, 2, 8, 13, 64, 255]
     """
-    found = _WORD_CLASSES.match(char)
+    code = class_code(_WORD_CLASSES, char)
+    return 255 if code is None else code
+
+
+def class_code(classes: regex.Pattern[str], char: str) -> int | None:
+    """The code of ``char``'s class in ``classes`` (one group per class, in the order of the
+    core's codes), plus 0x40 for Extended_Pictographic; None where no class matches. The word
+    and grapheme class tables of the compiled core are filled from it."""
+    found = classes.match(char)
     if found is None or found.lastindex is None:
-        return 255
+        return None
     code: int = found.lastindex - 1
     return code + (0x40 if _PICTOGRAPHIC.match(char) else 0)
 

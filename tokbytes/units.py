@@ -41,7 +41,7 @@ from .alignment import _LEAD_MASK, Alignment, left_sum
 from .errors import InputError, RangeError
 from .measures import unit_entropies, unit_margins, word_logprob_bounds
 from .records import Unit
-from .segmentation import _UAX29, WordKind, WordSegmenter, word_kinds
+from .segmentation import _UAX29, WordKind, WordSegmenter, class_code, word_kinds
 
 __all__ = [
     "Attribution",
@@ -82,7 +82,6 @@ _GRAPHEME_CLASSES = regex.compile(
     r"|(\p{GCB=ZWJ})|(\p{GCB=Regional_Indicator})|(\p{GCB=Prepend})|(\p{GCB=SpacingMark})"
     r"|(\p{GCB=L})|(\p{GCB=V})|(\p{GCB=T})|(\p{GCB=LV})|(\p{GCB=LVT})"
 )
-_PICTOGRAPHIC = regex.compile(r"\p{Extended_Pictographic}")
 _CONSONANT = regex.compile(r"\p{InCB=Consonant}")
 
 
@@ -93,11 +92,8 @@ def grapheme_class(char: str) -> int:
     >>> [grapheme_class(c) for c in "a\u0301\u200d😊"]
     [0, 4, 5, 64]
     """
-    found = _GRAPHEME_CLASSES.match(char)
-    if found is None or found.lastindex is None or _CONSONANT.match(char):
-        return 255
-    code: int = found.lastindex - 1
-    return code + (0x40 if _PICTOGRAPHIC.match(char) else 0)
+    code = None if _CONSONANT.match(char) else class_code(_GRAPHEME_CLASSES, char)
+    return 255 if code is None else code
 
 
 @functools.cache
